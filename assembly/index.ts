@@ -1,0 +1,5 @@
+// The kernels module: every export here is part of the WASM boundary (see src/wasm/).
+export { alloc, dealloc } from './memory';
+export * from './blake3';
+export * from './sha256';
+export * from './cdc';

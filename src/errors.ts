@@ -1,0 +1,73 @@
+/**
+ * The one place where layerkit's errors are defined.
+ *
+ * Every error has a stable `code` (part of the public API: scripts match on it) and a `data`
+ * object with the facts that explain it. The CLI maps codes to exit statuses with `exitCodeOf`.
+ * Wrapping adds context ("hash file a/b: ...") without losing the code.
+ */
+
+/** Exit statuses: documented in README.md ("Exit codes"). */
+export const EXIT = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  invalidInput: 3,
+  io: 4,
+  unsupported: 5,
+  integrity: 6,
+  unsafe: 7,
+} as const;
+
+/** Every error code layerkit throws, with the exit status the CLI uses for it. */
+export const CODES = {
+  /** An argument has the wrong type (not bytes, not a number, ...). */
+  ERR_INVALID_ARG: EXIT.invalidInput,
+  /** A numeric parameter is outside what makes sense (chunk sizes, output lengths, ...). */
+  ERR_OUT_OF_RANGE: EXIT.invalidInput,
+  /** The buffer handed in is detached (transferred or its memory was replaced). */
+  ERR_DETACHED_BUFFER: EXIT.invalidInput,
+  /** A hasher or chunker was used after digest()/finish() or after being disposed. */
+  ERR_USED_AFTER_FINISH: EXIT.internal,
+  /** The runtime lacks WebAssembly or a WebAssembly feature the kernels need. */
+  ERR_WASM_UNSUPPORTED: EXIT.unsupported,
+  /** The kernels failed to load (bad bytes, wrong module, missing export). */
+  ERR_WASM_LOAD: EXIT.unsupported,
+  /** Kernel memory could not be grown for a request. */
+  ERR_WASM_MEMORY: EXIT.internal,
+  /** Reading or writing a file failed. */
+  ERR_IO: EXIT.io,
+  /** A CLI invocation is malformed. */
+  ERR_USAGE: EXIT.usage,
+} as const;
+
+export type ErrorCode = keyof typeof CODES;
+
+export class LayerkitError extends Error {
+  readonly code: ErrorCode;
+  readonly data: Record<string, unknown>;
+  constructor(code: ErrorCode, message: string, data: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LayerkitError';
+    this.code = code;
+    this.data = data;
+  }
+}
+
+export function isLayerkitError(e: unknown): e is LayerkitError {
+  return e instanceof LayerkitError;
+}
+
+/** Prefix `context` to an error's message, keeping its code; unknown errors become ERR_IO or internal. */
+export function wrapError(e: unknown, context: string): LayerkitError {
+  if (e instanceof LayerkitError) {
+    return new LayerkitError(e.code, `${context}: ${e.message}`, e.data, { cause: e });
+  }
+  const err = e as { code?: unknown; message?: unknown };
+  const sysCode = typeof err?.code === 'string' ? err.code : undefined;
+  const msg = typeof err?.message === 'string' ? err.message : String(e);
+  return new LayerkitError('ERR_IO', `${context}: ${msg}`, sysCode ? { syscode: sysCode } : {}, { cause: e });
+}
+
+export function exitCodeOf(e: unknown): number {
+  return e instanceof LayerkitError ? CODES[e.code] : EXIT.internal;
+}
