@@ -1,0 +1,7 @@
+// Regenerate test/smoke/expected.json from the built package (dist/). test/smoke.test.ts then checks
+// every value against independent implementations; only regenerate when the cases change.
+import { writeFile } from 'node:fs/promises';
+import * as lib from '../dist/index.node.js';
+import { runSmoke } from '../test/smoke/cases.js';
+
+await writeFile(new URL('../test/smoke/expected.json', import.meta.url), JSON.stringify(runSmoke(lib), null, 1) + '\n');

@@ -1,0 +1,16 @@
+/**
+ * layerkit: the platform-neutral core. Runtimes get it through package.json `exports`:
+ * Node and Deno load index.node.ts (node:crypto SHA-256, node:fs adapter), browsers this file.
+ */
+export { init, checkWasmSupport, type InitOptions } from './wasm/loader.ts';
+export { blake3, createBlake3 } from './wasm/blake3.ts';
+export { sha256, createSha256 } from './wasm/sha256.ts';
+export { createChunker, chunkBoundaries, DEFAULT_CDC } from './wasm/cdc.ts';
+export {
+  ContentHasher, hashBytes, hashStream,
+  type HashOptions, type ContentHash, type Chunk, type ChunkOptions,
+} from './hash/content.ts';
+export { hashFile } from './hash/file.ts';
+export { setSha256Engine, sha256Engine, wasmSha256Engine, type Sha256Engine, type Sha256Like } from './hash/engines.ts';
+export type { FsLike, FileHandleLike, StatLike } from './fs/types.ts';
+export { LayerkitError, isLayerkitError, exitCodeOf, CODES, EXIT, type ErrorCode } from './errors.ts';

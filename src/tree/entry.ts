@@ -1,0 +1,65 @@
+/**
+ * The entry model shared by snapshots, change detection, the layer writer and apply.
+ * Paths are relative to the tree root, '/'-separated, with no leading '/' or './' and no trailing
+ * '/'; the root itself is the empty path ''.
+ */
+
+export type EntryType = 'file' | 'dir' | 'symlink' | 'char' | 'block' | 'fifo' | 'socket';
+
+export interface Entry {
+  path: string;
+  type: EntryType;
+  /** Permission bits including setuid/setgid/sticky (mode & 0o7777). */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Bytes of content (regular files; 0 otherwise). */
+  size: number;
+  /** Modification time in nanoseconds since the epoch. */
+  mtimeNs: bigint;
+  /** Symlink target. */
+  linkname?: string;
+  /** Device numbers (char/block). */
+  devmajor?: number;
+  devminor?: number;
+  /**
+   * Hardlink identity: entries of one tree with the same non-zero `inode` are names of one file.
+   * Live walks use `${dev}:${ino}`-derived ids; manifests store them renumbered (1, 2, ...) in
+   * path order so saved snapshots do not depend on the machine.
+   */
+  inode?: number;
+  /** Link count as seen by the walk (files). */
+  nlink?: number;
+  /** Extended attributes (name -> value). */
+  xattrs?: Record<string, Uint8Array>;
+  /** BLAKE3-256 of the content (regular files), when known. */
+  blake3?: Uint8Array;
+}
+
+export type ChangeKind = 'add' | 'modify' | 'delete';
+
+/** One change between two trees: `old` is absent for add, `new` is absent for delete. */
+export interface Change {
+  kind: ChangeKind;
+  path: string;
+  old?: Entry;
+  new?: Entry;
+}
+
+/**
+ * Path order used everywhere (containerd's): byte-wise comparison in which '/' sorts before every
+ * other byte, so a directory's children come right after it and before its siblings
+ * ("a", "a/b", "a-b" rather than "a", "a-b", "a/b").
+ */
+export function comparePaths(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x === 47) x = -1;
+    if (y === 47) y = -1;
+    return x < y ? -1 : 1;
+  }
+  return a.length - b.length;
+}
