@@ -57,19 +57,22 @@ const DKEY: usize = memory.data(32, 16);
 const ROOT_CV: usize = memory.data(32, 16);
 const ROOT_BLOCK: usize = memory.data(64, 16);
 const OUT_BLOCK: usize = memory.data(64, 16);
+const MSG: usize = memory.data(256, 16); // hash4's transposed message words
 let rootLen: u32 = 0;
 let rootCounter: u64 = 0;
 let rootFlags: u32 = 0;
 
 // ---- SIMD helpers -----------------------------------------------------------------------------
 
+// Byte rotations: a swizzle with constant indices becomes one pshufb in V8 (mask read from the
+// constant pool); i8x16.shuffle rebuilds its mask in a register at every use, and shifts cost 3.
 // @ts-ignore: decorator
 @inline function rot16(x: v128): v128 {
-  return i8x16.shuffle(x, x, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+  return i8x16.swizzle(x, i8x16(2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13));
 }
 // @ts-ignore: decorator
 @inline function rot8(x: v128): v128 {
-  return i8x16.shuffle(x, x, 1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12);
+  return i8x16.swizzle(x, i8x16(1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12));
 }
 // @ts-ignore: decorator
 @inline function rot12(x: v128): v128 {
@@ -78,6 +81,18 @@ let rootFlags: u32 = 0;
 // @ts-ignore: decorator
 @inline function rot7(x: v128): v128 {
   return v128.or(i32x4.shr_u(x, 7), i32x4.shl(x, 25));
+}
+
+/** Load 4 words from each of q0..q3 and store them transposed: dst + 16*j holds word j of each. */
+// @ts-ignore: decorator
+@inline function transpose4(q0: usize, q1: usize, q2: usize, q3: usize, dst: usize): void {
+  const a0 = v128.load(q0), a1 = v128.load(q1), a2 = v128.load(q2), a3 = v128.load(q3);
+  const t0 = i32x4.shuffle(a0, a1, 0, 4, 1, 5), t1 = i32x4.shuffle(a0, a1, 2, 6, 3, 7);
+  const t2 = i32x4.shuffle(a2, a3, 0, 4, 1, 5), t3 = i32x4.shuffle(a2, a3, 2, 6, 3, 7);
+  v128.store(dst, i32x4.shuffle(t0, t2, 0, 1, 4, 5), 0);
+  v128.store(dst, i32x4.shuffle(t0, t2, 2, 3, 6, 7), 16);
+  v128.store(dst, i32x4.shuffle(t1, t3, 0, 1, 4, 5), 32);
+  v128.store(dst, i32x4.shuffle(t1, t3, 2, 3, 6, 7), 48);
 }
 
 // ---- scalar compression -----------------------------------------------------------------------
@@ -596,37 +611,22 @@ function hash4(p0: usize, p1: usize, p2: usize, p3: usize, blocks: u32, key: usi
     let bf = flags;
     if (b == 0) bf |= flagsStart;
     if (b == last) bf |= flagsEnd;
-    // Load 4 x 64 bytes and transpose 4x4 word groups: m[w] lane i = word w of input i.
-    let a0 = v128.load(p0 + off, 0), a1 = v128.load(p1 + off, 0), a2 = v128.load(p2 + off, 0), a3 = v128.load(p3 + off, 0);
-    let t0 = i32x4.shuffle(a0, a1, 0, 4, 1, 5), t1 = i32x4.shuffle(a0, a1, 2, 6, 3, 7);
-    let t2 = i32x4.shuffle(a2, a3, 0, 4, 1, 5), t3 = i32x4.shuffle(a2, a3, 2, 6, 3, 7);
-    let m0 = i32x4.shuffle(t0, t2, 0, 1, 4, 5), m1 = i32x4.shuffle(t0, t2, 2, 3, 6, 7);
-    let m2 = i32x4.shuffle(t1, t3, 0, 1, 4, 5), m3 = i32x4.shuffle(t1, t3, 2, 3, 6, 7);
-    a0 = v128.load(p0 + off, 16); a1 = v128.load(p1 + off, 16); a2 = v128.load(p2 + off, 16); a3 = v128.load(p3 + off, 16);
-    t0 = i32x4.shuffle(a0, a1, 0, 4, 1, 5); t1 = i32x4.shuffle(a0, a1, 2, 6, 3, 7);
-    t2 = i32x4.shuffle(a2, a3, 0, 4, 1, 5); t3 = i32x4.shuffle(a2, a3, 2, 6, 3, 7);
-    let m4 = i32x4.shuffle(t0, t2, 0, 1, 4, 5), m5 = i32x4.shuffle(t0, t2, 2, 3, 6, 7);
-    let m6 = i32x4.shuffle(t1, t3, 0, 1, 4, 5), m7 = i32x4.shuffle(t1, t3, 2, 3, 6, 7);
-    a0 = v128.load(p0 + off, 32); a1 = v128.load(p1 + off, 32); a2 = v128.load(p2 + off, 32); a3 = v128.load(p3 + off, 32);
-    t0 = i32x4.shuffle(a0, a1, 0, 4, 1, 5); t1 = i32x4.shuffle(a0, a1, 2, 6, 3, 7);
-    t2 = i32x4.shuffle(a2, a3, 0, 4, 1, 5); t3 = i32x4.shuffle(a2, a3, 2, 6, 3, 7);
-    let m8 = i32x4.shuffle(t0, t2, 0, 1, 4, 5), m9 = i32x4.shuffle(t0, t2, 2, 3, 6, 7);
-    let m10 = i32x4.shuffle(t1, t3, 0, 1, 4, 5), m11 = i32x4.shuffle(t1, t3, 2, 3, 6, 7);
-    a0 = v128.load(p0 + off, 48); a1 = v128.load(p1 + off, 48); a2 = v128.load(p2 + off, 48); a3 = v128.load(p3 + off, 48);
-    t0 = i32x4.shuffle(a0, a1, 0, 4, 1, 5); t1 = i32x4.shuffle(a0, a1, 2, 6, 3, 7);
-    t2 = i32x4.shuffle(a2, a3, 0, 4, 1, 5); t3 = i32x4.shuffle(a2, a3, 2, 6, 3, 7);
-    let m12 = i32x4.shuffle(t0, t2, 0, 1, 4, 5), m13 = i32x4.shuffle(t0, t2, 2, 3, 6, 7);
-    let m14 = i32x4.shuffle(t1, t3, 0, 1, 4, 5), m15 = i32x4.shuffle(t1, t3, 2, 3, 6, 7);
+    // Message words, transposed: MSG + 16*w holds word w of the 4 inputs (lane i = input i).
+    const q0 = p0 + off, q1 = p1 + off, q2 = p2 + off, q3 = p3 + off;
+    transpose4(q0, q1, q2, q3, MSG);
+    transpose4(q0 + 16, q1 + 16, q2 + 16, q3 + 16, MSG + 64);
+    transpose4(q0 + 32, q1 + 32, q2 + 32, q3 + 32, MSG + 128);
+    transpose4(q0 + 48, q1 + 48, q2 + 48, q3 + 48, MSG + 192);
 
     let v0 = h0, v1 = h1, v2 = h2, v3 = h3, v4 = h4, v5 = h5, v6 = h6, v7 = h7;
     let v8 = i32x4.splat(<i32>IV0), v9 = i32x4.splat(<i32>IV1), v10 = i32x4.splat(<i32>IV2), v11 = i32x4.splat(<i32>IV3);
     let v12 = cl, v13 = ch, v14 = i32x4.splat(64), v15 = i32x4.splat(<i32>bf);
     // BEGIN GENERATED SIMD ROUNDS
     // round 0
-    v0 = i32x4.add(i32x4.add(v0, v4), m0);
-    v1 = i32x4.add(i32x4.add(v1, v5), m2);
-    v2 = i32x4.add(i32x4.add(v2, v6), m4);
-    v3 = i32x4.add(i32x4.add(v3, v7), m6);
+    v0 = i32x4.add(i32x4.add(v0, v128.load(MSG, 0)), v4);
+    v1 = i32x4.add(i32x4.add(v1, v128.load(MSG, 32)), v5);
+    v2 = i32x4.add(i32x4.add(v2, v128.load(MSG, 64)), v6);
+    v3 = i32x4.add(i32x4.add(v3, v128.load(MSG, 96)), v7);
     v12 = rot16(v128.xor(v12, v0));
     v13 = rot16(v128.xor(v13, v1));
     v14 = rot16(v128.xor(v14, v2));
@@ -639,10 +639,10 @@ function hash4(p0: usize, p1: usize, p2: usize, p3: usize, blocks: u32, key: usi
     v5 = rot12(v128.xor(v5, v9));
     v6 = rot12(v128.xor(v6, v10));
     v7 = rot12(v128.xor(v7, v11));
-    v0 = i32x4.add(i32x4.add(v0, v4), m1);
-    v1 = i32x4.add(i32x4.add(v1, v5), m3);
-    v2 = i32x4.add(i32x4.add(v2, v6), m5);
-    v3 = i32x4.add(i32x4.add(v3, v7), m7);
+    v0 = i32x4.add(i32x4.add(v0, v128.load(MSG, 16)), v4);
+    v1 = i32x4.add(i32x4.add(v1, v128.load(MSG, 48)), v5);
+    v2 = i32x4.add(i32x4.add(v2, v128.load(MSG, 80)), v6);
+    v3 = i32x4.add(i32x4.add(v3, v128.load(MSG, 112)), v7);
     v12 = rot8(v128.xor(v12, v0));
     v13 = rot8(v128.xor(v13, v1));
     v14 = rot8(v128.xor(v14, v2));
@@ -655,10 +655,10 @@ function hash4(p0: usize, p1: usize, p2: usize, p3: usize, blocks: u32, key: usi
     v5 = rot7(v128.xor(v5, v9));
     v6 = rot7(v128.xor(v6, v10));
     v7 = rot7(v128.xor(v7, v11));
-    v0 = i32x4.add(i32x4.add(v0, v5), m8);
-    v1 = i32x4.add(i32x4.add(v1, v6), m10);
-    v2 = i32x4.add(i32x4.add(v2, v7), m12);
-    v3 = i32x4.add(i32x4.add(v3, v4), m14);
+    v0 = i32x4.add(i32x4.add(v0, v128.load(MSG, 128)), v5);
+    v1 = i32x4.add(i32x4.add(v1, v128.load(MSG, 160)), v6);
+    v2 = i32x4.add(i32x4.add(v2, v128.load(MSG, 192)), v7);
+    v3 = i32x4.add(i32x4.add(v3, v128.load(MSG, 224)), v4);
     v15 = rot16(v128.xor(v15, v0));
     v12 = rot16(v128.xor(v12, v1));
     v13 = rot16(v128.xor(v13, v2));
@@ -671,10 +671,10 @@ function hash4(p0: usize, p1: usize, p2: usize, p3: usize, blocks: u32, key: usi
     v6 = rot12(v128.xor(v6, v11));
     v7 = rot12(v128.xor(v7, v8));
     v4 = rot12(v128.xor(v4, v9));
-    v0 = i32x4.add(i32x4.add(v0, v5), m9);
-    v1 = i32x4.add(i32x4.add(v1, v6), m11);
-    v2 = i32x4.add(i32x4.add(v2, v7), m13);
-    v3 = i32x4.add(i32x4.add(v3, v4), m15);
+    v0 = i32x4.add(i32x4.add(v0, v128.load(MSG, 144)), v5);
+    v1 = i32x4.add(i32x4.add(v1, v128.load(MSG, 176)), v6);
+    v2 = i32x4.add(i32x4.add(v2, v128.load(MSG, 208)), v7);
+    v3 = i32x4.add(i32x4.add(v3, v128.load(MSG, 240)), v4);
     v15 = rot8(v128.xor(v15, v0));
     v12 = rot8(v128.xor(v12, v1));
     v13 = rot8(v128.xor(v13, v2));
@@ -688,10 +688,10 @@ function hash4(p0: usize, p1: usize, p2: usize, p3: usize, blocks: u32, key: usi
     v7 = rot7(v128.xor(v7, v8));
     v4 = rot7(v128.xor(v4, v9));
     // round 1
-    v0 = i32x4.add(i32x4.add(v0, v4), m2);
-    v1 = i32x4.add(i32x4.add(v1, v5), m3);
-    v2 = i32x4.add(i32x4.add(v2, v6), m7);
-    v3 = i32x4.add(i32x4.add(v3, v7), m4);
+    v0 = i32x4.add(i32x4.add(v0, v128.load(MSG, 32)), v4);
+    v1 = i32x4.add(i32x4.add(v1, v128.load(MSG, 48)), v5);
+    v2 = i32x4.add(i32x4.add(v2, v128.load(MSG, 112)), v6);
+    v3 = i32x4.add(i32x4.add(v3, v128.load(MSG, 64)), v7);
     v12 = rot16(v128.xor(v12, v0));
     v13 = rot16(v128.xor(v13, v1));
     v14 = rot16(v128.xor(v14, v2));
@@ -704,10 +704,10 @@ function hash4(p0: usize, p1: usize, p2: usize, p3: usize, blocks: u32, key: usi
     v5 = rot12(v128.xor(v5, v9));
     v6 = rot12(v128.xor(v6, v10));
     v7 = rot12(v128.xor(v7, v11));
-    v0 = i32x4.add(i32x4.add(v0, v4), m6);
-    v1 = i32x4.add(i32x4.add(v1, v5), m10);
-    v2 = i32x4.add(i32x4.add(v2, v6), m0);
-    v3 = i32x4.add(i32x4.add(v3, v7), m13);
+    v0 = i32x4.add(i32x4.add(v0, v128.load(MSG, 96)), v4);
+    v1 = i32x4.add(i32x4.add(v1, v128.load(MSG, 160)), v5);
+    v2 = i32x4.add(i32x4.add(v2, v128.load(MSG, 0)), v6);
+    v3 = i32x4.add(i32x4.add(v3, v128.load(MSG, 208)), v7);
     v12 = rot8(v128.xor(v12, v0));
     v13 = rot8(v128.xor(v13, v1));
     v14 = rot8(v128.xor(v14, v2));
@@ -720,10 +720,10 @@ function hash4(p0: usize, p1: usize, p2: usize, p3: usize, blocks: u32, key: usi
     v5 = rot7(v128.xor(v5, v9));
     v6 = rot7(v128.xor(v6, v10));
     v7 = rot7(v128.xor(v7, v11));
-    v0 = i32x4.add(i32x4.add(v0, v5), m1);
-    v1 = i32x4.add(i32x4.add(v1, v6), m12);
-    v2 = i32x4.add(i32x4.add(v2, v7), m9);
-    v3 = i32x4.add(i32x4.add(v3, v4), m15);
+    v0 = i32x4.add(i32x4.add(v0, v128.load(MSG, 16)), v5);
+    v1 = i32x4.add(i32x4.add(v1, v128.load(MSG, 192)), v6);
+    v2 = i32x4.add(i32x4.add(v2, v128.load(MSG, 144)), v7);
+    v3 = i32x4.add(i32x4.add(v3, v128.load(MSG, 240)), v4);
     v15 = rot16(v128.xor(v15, v0));
     v12 = rot16(v128.xor(v12, v1));
     v13 = rot16(v128.xor(v13, v2));
@@ -736,10 +736,10 @@ function hash4(p0: usize, p1: usize, p2: usize, p3: usize, blocks: u32, key: usi
     v6 = rot12(v128.xor(v6, v11));
     v7 = rot12(v128.xor(v7, v8));
     v4 = rot12(v128.xor(v4, v9));
-    v0 = i32x4.add(i32x4.add(v0, v5), m11);
-    v1 = i32x4.add(i32x4.add(v1, v6), m5);
-    v2 = i32x4.add(i32x4.add(v2, v7), m14);
-    v3 = i32x4.add(i32x4.add(v3, v4), m8);
+    v0 = i32x4.add(i32x4.add(v0, v128.load(MSG, 176)), v5);
+    v1 = i32x4.add(i32x4.add(v1, v128.load(MSG, 80)), v6);
+    v2 = i32x4.add(i32x4.add(v2, v128.load(MSG, 224)), v7);
+    v3 = i32x4.add(i32x4.add(v3, v128.load(MSG, 128)), v4);
     v15 = rot8(v128.xor(v15, v0));
     v12 = rot8(v128.xor(v12, v1));
     v13 = rot8(v128.xor(v13, v2));
@@ -753,10 +753,10 @@ function hash4(p0: usize, p1: usize, p2: usize, p3: usize, blocks: u32, key: usi
     v7 = rot7(v128.xor(v7, v8));
     v4 = rot7(v128.xor(v4, v9));
     // round 2
-    v0 = i32x4.add(i32x4.add(v0, v4), m3);
-    v1 = i32x4.add(i32x4.add(v1, v5), m10);
-    v2 = i32x4.add(i32x4.add(v2, v6), m13);
-    v3 = i32x4.add(i32x4.add(v3, v7), m7);
+    v0 = i32x4.add(i32x4.add(v0, v128.load(MSG, 48)), v4);
+    v1 = i32x4.add(i32x4.add(v1, v128.load(MSG, 160)), v5);
+    v2 = i32x4.add(i32x4.add(v2, v128.load(MSG, 208)), v6);
+    v3 = i32x4.add(i32x4.add(v3, v128.load(MSG, 112)), v7);
     v12 = rot16(v128.xor(v12, v0));
     v13 = rot16(v128.xor(v13, v1));
     v14 = rot16(v128.xor(v14, v2));
@@ -769,10 +769,10 @@ function hash4(p0: usize, p1: usize, p2: usize, p3: usize, blocks: u32, key: usi
     v5 = rot12(v128.xor(v5, v9));
     v6 = rot12(v128.xor(v6, v10));
     v7 = rot12(v128.xor(v7, v11));
-    v0 = i32x4.add(i32x4.add(v0, v4), m4);
-    v1 = i32x4.add(i32x4.add(v1, v5), m12);
-    v2 = i32x4.add(i32x4.add(v2, v6), m2);
-    v3 = i32x4.add(i32x4.add(v3, v7), m14);
+    v0 = i32x4.add(i32x4.add(v0, v128.load(MSG, 64)), v4);
+    v1 = i32x4.add(i32x4.add(v1, v128.load(MSG, 192)), v5);
+    v2 = i32x4.add(i32x4.add(v2, v128.load(MSG, 32)), v6);
+    v3 = i32x4.add(i32x4.add(v3, v128.load(MSG, 224)), v7);
     v12 = rot8(v128.xor(v12, v0));
     v13 = rot8(v128.xor(v13, v1));
     v14 = rot8(v128.xor(v14, v2));
@@ -785,10 +785,10 @@ function hash4(p0: usize, p1: usize, p2: usize, p3: usize, blocks: u32, key: usi
     v5 = rot7(v128.xor(v5, v9));
     v6 = rot7(v128.xor(v6, v10));
     v7 = rot7(v128.xor(v7, v11));
-    v0 = i32x4.add(i32x4.add(v0, v5), m6);
-    v1 = i32x4.add(i32x4.add(v1, v6), m9);
-    v2 = i32x4.add(i32x4.add(v2, v7), m11);
-    v3 = i32x4.add(i32x4.add(v3, v4), m8);
+    v0 = i32x4.add(i32x4.add(v0, v128.load(MSG, 96)), v5);
+    v1 = i32x4.add(i32x4.add(v1, v128.load(MSG, 144)), v6);
+    v2 = i32x4.add(i32x4.add(v2, v128.load(MSG, 176)), v7);
+    v3 = i32x4.add(i32x4.add(v3, v128.load(MSG, 128)), v4);
     v15 = rot16(v128.xor(v15, v0));
     v12 = rot16(v128.xor(v12, v1));
     v13 = rot16(v128.xor(v13, v2));
@@ -801,10 +801,10 @@ function hash4(p0: usize, p1: usize, p2: usize, p3: usize, blocks: u32, key: usi
     v6 = rot12(v128.xor(v6, v11));
     v7 = rot12(v128.xor(v7, v8));
     v4 = rot12(v128.xor(v4, v9));
-    v0 = i32x4.add(i32x4.add(v0, v5), m5);
-    v1 = i32x4.add(i32x4.add(v1, v6), m0);
-    v2 = i32x4.add(i32x4.add(v2, v7), m15);
-    v3 = i32x4.add(i32x4.add(v3, v4), m1);
+    v0 = i32x4.add(i32x4.add(v0, v128.load(MSG, 80)), v5);
+    v1 = i32x4.add(i32x4.add(v1, v128.load(MSG, 0)), v6);
+    v2 = i32x4.add(i32x4.add(v2, v128.load(MSG, 240)), v7);
+    v3 = i32x4.add(i32x4.add(v3, v128.load(MSG, 16)), v4);
     v15 = rot8(v128.xor(v15, v0));
     v12 = rot8(v128.xor(v12, v1));
     v13 = rot8(v128.xor(v13, v2));
@@ -818,10 +818,10 @@ function hash4(p0: usize, p1: usize, p2: usize, p3: usize, blocks: u32, key: usi
     v7 = rot7(v128.xor(v7, v8));
     v4 = rot7(v128.xor(v4, v9));
     // round 3
-    v0 = i32x4.add(i32x4.add(v0, v4), m10);
-    v1 = i32x4.add(i32x4.add(v1, v5), m12);
-    v2 = i32x4.add(i32x4.add(v2, v6), m14);
-    v3 = i32x4.add(i32x4.add(v3, v7), m13);
+    v0 = i32x4.add(i32x4.add(v0, v128.load(MSG, 160)), v4);
+    v1 = i32x4.add(i32x4.add(v1, v128.load(MSG, 192)), v5);
+    v2 = i32x4.add(i32x4.add(v2, v128.load(MSG, 224)), v6);
+    v3 = i32x4.add(i32x4.add(v3, v128.load(MSG, 208)), v7);
     v12 = rot16(v128.xor(v12, v0));
     v13 = rot16(v128.xor(v13, v1));
     v14 = rot16(v128.xor(v14, v2));
@@ -834,10 +834,10 @@ function hash4(p0: usize, p1: usize, p2: usize, p3: usize, blocks: u32, key: usi
     v5 = rot12(v128.xor(v5, v9));
     v6 = rot12(v128.xor(v6, v10));
     v7 = rot12(v128.xor(v7, v11));
-    v0 = i32x4.add(i32x4.add(v0, v4), m7);
-    v1 = i32x4.add(i32x4.add(v1, v5), m9);
-    v2 = i32x4.add(i32x4.add(v2, v6), m3);
-    v3 = i32x4.add(i32x4.add(v3, v7), m15);
+    v0 = i32x4.add(i32x4.add(v0, v128.load(MSG, 112)), v4);
+    v1 = i32x4.add(i32x4.add(v1, v128.load(MSG, 144)), v5);
+    v2 = i32x4.add(i32x4.add(v2, v128.load(MSG, 48)), v6);
+    v3 = i32x4.add(i32x4.add(v3, v128.load(MSG, 240)), v7);
     v12 = rot8(v128.xor(v12, v0));
     v13 = rot8(v128.xor(v13, v1));
     v14 = rot8(v128.xor(v14, v2));
@@ -850,10 +850,10 @@ function hash4(p0: usize, p1: usize, p2: usize, p3: usize, blocks: u32, key: usi
     v5 = rot7(v128.xor(v5, v9));
     v6 = rot7(v128.xor(v6, v10));
     v7 = rot7(v128.xor(v7, v11));
-    v0 = i32x4.add(i32x4.add(v0, v5), m4);
-    v1 = i32x4.add(i32x4.add(v1, v6), m11);
-    v2 = i32x4.add(i32x4.add(v2, v7), m5);
-    v3 = i32x4.add(i32x4.add(v3, v4), m1);
+    v0 = i32x4.add(i32x4.add(v0, v128.load(MSG, 64)), v5);
+    v1 = i32x4.add(i32x4.add(v1, v128.load(MSG, 176)), v6);
+    v2 = i32x4.add(i32x4.add(v2, v128.load(MSG, 80)), v7);
+    v3 = i32x4.add(i32x4.add(v3, v128.load(MSG, 16)), v4);
     v15 = rot16(v128.xor(v15, v0));
     v12 = rot16(v128.xor(v12, v1));
     v13 = rot16(v128.xor(v13, v2));
@@ -866,10 +866,10 @@ function hash4(p0: usize, p1: usize, p2: usize, p3: usize, blocks: u32, key: usi
     v6 = rot12(v128.xor(v6, v11));
     v7 = rot12(v128.xor(v7, v8));
     v4 = rot12(v128.xor(v4, v9));
-    v0 = i32x4.add(i32x4.add(v0, v5), m0);
-    v1 = i32x4.add(i32x4.add(v1, v6), m2);
-    v2 = i32x4.add(i32x4.add(v2, v7), m8);
-    v3 = i32x4.add(i32x4.add(v3, v4), m6);
+    v0 = i32x4.add(i32x4.add(v0, v128.load(MSG, 0)), v5);
+    v1 = i32x4.add(i32x4.add(v1, v128.load(MSG, 32)), v6);
+    v2 = i32x4.add(i32x4.add(v2, v128.load(MSG, 128)), v7);
+    v3 = i32x4.add(i32x4.add(v3, v128.load(MSG, 96)), v4);
     v15 = rot8(v128.xor(v15, v0));
     v12 = rot8(v128.xor(v12, v1));
     v13 = rot8(v128.xor(v13, v2));
@@ -883,10 +883,10 @@ function hash4(p0: usize, p1: usize, p2: usize, p3: usize, blocks: u32, key: usi
     v7 = rot7(v128.xor(v7, v8));
     v4 = rot7(v128.xor(v4, v9));
     // round 4
-    v0 = i32x4.add(i32x4.add(v0, v4), m12);
-    v1 = i32x4.add(i32x4.add(v1, v5), m9);
-    v2 = i32x4.add(i32x4.add(v2, v6), m15);
-    v3 = i32x4.add(i32x4.add(v3, v7), m14);
+    v0 = i32x4.add(i32x4.add(v0, v128.load(MSG, 192)), v4);
+    v1 = i32x4.add(i32x4.add(v1, v128.load(MSG, 144)), v5);
+    v2 = i32x4.add(i32x4.add(v2, v128.load(MSG, 240)), v6);
+    v3 = i32x4.add(i32x4.add(v3, v128.load(MSG, 224)), v7);
     v12 = rot16(v128.xor(v12, v0));
     v13 = rot16(v128.xor(v13, v1));
     v14 = rot16(v128.xor(v14, v2));
@@ -899,10 +899,10 @@ function hash4(p0: usize, p1: usize, p2: usize, p3: usize, blocks: u32, key: usi
     v5 = rot12(v128.xor(v5, v9));
     v6 = rot12(v128.xor(v6, v10));
     v7 = rot12(v128.xor(v7, v11));
-    v0 = i32x4.add(i32x4.add(v0, v4), m13);
-    v1 = i32x4.add(i32x4.add(v1, v5), m11);
-    v2 = i32x4.add(i32x4.add(v2, v6), m10);
-    v3 = i32x4.add(i32x4.add(v3, v7), m8);
+    v0 = i32x4.add(i32x4.add(v0, v128.load(MSG, 208)), v4);
+    v1 = i32x4.add(i32x4.add(v1, v128.load(MSG, 176)), v5);
+    v2 = i32x4.add(i32x4.add(v2, v128.load(MSG, 160)), v6);
+    v3 = i32x4.add(i32x4.add(v3, v128.load(MSG, 128)), v7);
     v12 = rot8(v128.xor(v12, v0));
     v13 = rot8(v128.xor(v13, v1));
     v14 = rot8(v128.xor(v14, v2));
@@ -915,10 +915,10 @@ function hash4(p0: usize, p1: usize, p2: usize, p3: usize, blocks: u32, key: usi
     v5 = rot7(v128.xor(v5, v9));
     v6 = rot7(v128.xor(v6, v10));
     v7 = rot7(v128.xor(v7, v11));
-    v0 = i32x4.add(i32x4.add(v0, v5), m7);
-    v1 = i32x4.add(i32x4.add(v1, v6), m5);
-    v2 = i32x4.add(i32x4.add(v2, v7), m0);
-    v3 = i32x4.add(i32x4.add(v3, v4), m6);
+    v0 = i32x4.add(i32x4.add(v0, v128.load(MSG, 112)), v5);
+    v1 = i32x4.add(i32x4.add(v1, v128.load(MSG, 80)), v6);
+    v2 = i32x4.add(i32x4.add(v2, v128.load(MSG, 0)), v7);
+    v3 = i32x4.add(i32x4.add(v3, v128.load(MSG, 96)), v4);
     v15 = rot16(v128.xor(v15, v0));
     v12 = rot16(v128.xor(v12, v1));
     v13 = rot16(v128.xor(v13, v2));
@@ -931,10 +931,10 @@ function hash4(p0: usize, p1: usize, p2: usize, p3: usize, blocks: u32, key: usi
     v6 = rot12(v128.xor(v6, v11));
     v7 = rot12(v128.xor(v7, v8));
     v4 = rot12(v128.xor(v4, v9));
-    v0 = i32x4.add(i32x4.add(v0, v5), m2);
-    v1 = i32x4.add(i32x4.add(v1, v6), m3);
-    v2 = i32x4.add(i32x4.add(v2, v7), m1);
-    v3 = i32x4.add(i32x4.add(v3, v4), m4);
+    v0 = i32x4.add(i32x4.add(v0, v128.load(MSG, 32)), v5);
+    v1 = i32x4.add(i32x4.add(v1, v128.load(MSG, 48)), v6);
+    v2 = i32x4.add(i32x4.add(v2, v128.load(MSG, 16)), v7);
+    v3 = i32x4.add(i32x4.add(v3, v128.load(MSG, 64)), v4);
     v15 = rot8(v128.xor(v15, v0));
     v12 = rot8(v128.xor(v12, v1));
     v13 = rot8(v128.xor(v13, v2));
@@ -948,10 +948,10 @@ function hash4(p0: usize, p1: usize, p2: usize, p3: usize, blocks: u32, key: usi
     v7 = rot7(v128.xor(v7, v8));
     v4 = rot7(v128.xor(v4, v9));
     // round 5
-    v0 = i32x4.add(i32x4.add(v0, v4), m9);
-    v1 = i32x4.add(i32x4.add(v1, v5), m11);
-    v2 = i32x4.add(i32x4.add(v2, v6), m8);
-    v3 = i32x4.add(i32x4.add(v3, v7), m15);
+    v0 = i32x4.add(i32x4.add(v0, v128.load(MSG, 144)), v4);
+    v1 = i32x4.add(i32x4.add(v1, v128.load(MSG, 176)), v5);
+    v2 = i32x4.add(i32x4.add(v2, v128.load(MSG, 128)), v6);
+    v3 = i32x4.add(i32x4.add(v3, v128.load(MSG, 240)), v7);
     v12 = rot16(v128.xor(v12, v0));
     v13 = rot16(v128.xor(v13, v1));
     v14 = rot16(v128.xor(v14, v2));
@@ -964,10 +964,10 @@ function hash4(p0: usize, p1: usize, p2: usize, p3: usize, blocks: u32, key: usi
     v5 = rot12(v128.xor(v5, v9));
     v6 = rot12(v128.xor(v6, v10));
     v7 = rot12(v128.xor(v7, v11));
-    v0 = i32x4.add(i32x4.add(v0, v4), m14);
-    v1 = i32x4.add(i32x4.add(v1, v5), m5);
-    v2 = i32x4.add(i32x4.add(v2, v6), m12);
-    v3 = i32x4.add(i32x4.add(v3, v7), m1);
+    v0 = i32x4.add(i32x4.add(v0, v128.load(MSG, 224)), v4);
+    v1 = i32x4.add(i32x4.add(v1, v128.load(MSG, 80)), v5);
+    v2 = i32x4.add(i32x4.add(v2, v128.load(MSG, 192)), v6);
+    v3 = i32x4.add(i32x4.add(v3, v128.load(MSG, 16)), v7);
     v12 = rot8(v128.xor(v12, v0));
     v13 = rot8(v128.xor(v13, v1));
     v14 = rot8(v128.xor(v14, v2));
@@ -980,10 +980,10 @@ function hash4(p0: usize, p1: usize, p2: usize, p3: usize, blocks: u32, key: usi
     v5 = rot7(v128.xor(v5, v9));
     v6 = rot7(v128.xor(v6, v10));
     v7 = rot7(v128.xor(v7, v11));
-    v0 = i32x4.add(i32x4.add(v0, v5), m13);
-    v1 = i32x4.add(i32x4.add(v1, v6), m0);
-    v2 = i32x4.add(i32x4.add(v2, v7), m2);
-    v3 = i32x4.add(i32x4.add(v3, v4), m4);
+    v0 = i32x4.add(i32x4.add(v0, v128.load(MSG, 208)), v5);
+    v1 = i32x4.add(i32x4.add(v1, v128.load(MSG, 0)), v6);
+    v2 = i32x4.add(i32x4.add(v2, v128.load(MSG, 32)), v7);
+    v3 = i32x4.add(i32x4.add(v3, v128.load(MSG, 64)), v4);
     v15 = rot16(v128.xor(v15, v0));
     v12 = rot16(v128.xor(v12, v1));
     v13 = rot16(v128.xor(v13, v2));
@@ -996,10 +996,10 @@ function hash4(p0: usize, p1: usize, p2: usize, p3: usize, blocks: u32, key: usi
     v6 = rot12(v128.xor(v6, v11));
     v7 = rot12(v128.xor(v7, v8));
     v4 = rot12(v128.xor(v4, v9));
-    v0 = i32x4.add(i32x4.add(v0, v5), m3);
-    v1 = i32x4.add(i32x4.add(v1, v6), m10);
-    v2 = i32x4.add(i32x4.add(v2, v7), m6);
-    v3 = i32x4.add(i32x4.add(v3, v4), m7);
+    v0 = i32x4.add(i32x4.add(v0, v128.load(MSG, 48)), v5);
+    v1 = i32x4.add(i32x4.add(v1, v128.load(MSG, 160)), v6);
+    v2 = i32x4.add(i32x4.add(v2, v128.load(MSG, 96)), v7);
+    v3 = i32x4.add(i32x4.add(v3, v128.load(MSG, 112)), v4);
     v15 = rot8(v128.xor(v15, v0));
     v12 = rot8(v128.xor(v12, v1));
     v13 = rot8(v128.xor(v13, v2));
@@ -1013,10 +1013,10 @@ function hash4(p0: usize, p1: usize, p2: usize, p3: usize, blocks: u32, key: usi
     v7 = rot7(v128.xor(v7, v8));
     v4 = rot7(v128.xor(v4, v9));
     // round 6
-    v0 = i32x4.add(i32x4.add(v0, v4), m11);
-    v1 = i32x4.add(i32x4.add(v1, v5), m5);
-    v2 = i32x4.add(i32x4.add(v2, v6), m1);
-    v3 = i32x4.add(i32x4.add(v3, v7), m8);
+    v0 = i32x4.add(i32x4.add(v0, v128.load(MSG, 176)), v4);
+    v1 = i32x4.add(i32x4.add(v1, v128.load(MSG, 80)), v5);
+    v2 = i32x4.add(i32x4.add(v2, v128.load(MSG, 16)), v6);
+    v3 = i32x4.add(i32x4.add(v3, v128.load(MSG, 128)), v7);
     v12 = rot16(v128.xor(v12, v0));
     v13 = rot16(v128.xor(v13, v1));
     v14 = rot16(v128.xor(v14, v2));
@@ -1029,10 +1029,10 @@ function hash4(p0: usize, p1: usize, p2: usize, p3: usize, blocks: u32, key: usi
     v5 = rot12(v128.xor(v5, v9));
     v6 = rot12(v128.xor(v6, v10));
     v7 = rot12(v128.xor(v7, v11));
-    v0 = i32x4.add(i32x4.add(v0, v4), m15);
-    v1 = i32x4.add(i32x4.add(v1, v5), m0);
-    v2 = i32x4.add(i32x4.add(v2, v6), m9);
-    v3 = i32x4.add(i32x4.add(v3, v7), m6);
+    v0 = i32x4.add(i32x4.add(v0, v128.load(MSG, 240)), v4);
+    v1 = i32x4.add(i32x4.add(v1, v128.load(MSG, 0)), v5);
+    v2 = i32x4.add(i32x4.add(v2, v128.load(MSG, 144)), v6);
+    v3 = i32x4.add(i32x4.add(v3, v128.load(MSG, 96)), v7);
     v12 = rot8(v128.xor(v12, v0));
     v13 = rot8(v128.xor(v13, v1));
     v14 = rot8(v128.xor(v14, v2));
@@ -1045,10 +1045,10 @@ function hash4(p0: usize, p1: usize, p2: usize, p3: usize, blocks: u32, key: usi
     v5 = rot7(v128.xor(v5, v9));
     v6 = rot7(v128.xor(v6, v10));
     v7 = rot7(v128.xor(v7, v11));
-    v0 = i32x4.add(i32x4.add(v0, v5), m14);
-    v1 = i32x4.add(i32x4.add(v1, v6), m2);
-    v2 = i32x4.add(i32x4.add(v2, v7), m3);
-    v3 = i32x4.add(i32x4.add(v3, v4), m7);
+    v0 = i32x4.add(i32x4.add(v0, v128.load(MSG, 224)), v5);
+    v1 = i32x4.add(i32x4.add(v1, v128.load(MSG, 32)), v6);
+    v2 = i32x4.add(i32x4.add(v2, v128.load(MSG, 48)), v7);
+    v3 = i32x4.add(i32x4.add(v3, v128.load(MSG, 112)), v4);
     v15 = rot16(v128.xor(v15, v0));
     v12 = rot16(v128.xor(v12, v1));
     v13 = rot16(v128.xor(v13, v2));
@@ -1061,10 +1061,10 @@ function hash4(p0: usize, p1: usize, p2: usize, p3: usize, blocks: u32, key: usi
     v6 = rot12(v128.xor(v6, v11));
     v7 = rot12(v128.xor(v7, v8));
     v4 = rot12(v128.xor(v4, v9));
-    v0 = i32x4.add(i32x4.add(v0, v5), m10);
-    v1 = i32x4.add(i32x4.add(v1, v6), m12);
-    v2 = i32x4.add(i32x4.add(v2, v7), m4);
-    v3 = i32x4.add(i32x4.add(v3, v4), m13);
+    v0 = i32x4.add(i32x4.add(v0, v128.load(MSG, 160)), v5);
+    v1 = i32x4.add(i32x4.add(v1, v128.load(MSG, 192)), v6);
+    v2 = i32x4.add(i32x4.add(v2, v128.load(MSG, 64)), v7);
+    v3 = i32x4.add(i32x4.add(v3, v128.load(MSG, 208)), v4);
     v15 = rot8(v128.xor(v15, v0));
     v12 = rot8(v128.xor(v12, v1));
     v13 = rot8(v128.xor(v13, v2));

@@ -6,7 +6,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 
-const file = join(dirname(fileURLToPath(import.meta.url)), '..', 'assembly', 'blake3.ts');
+const file = process.env.GEN_FILE ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'assembly', 'blake3.ts');
+/** How many of the 4 independent G functions of a half-round are emitted step by step together. */
+const WIDTH = Number(process.env.GEN_WIDTH ?? 4);
 const PERM = [2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8];
 const schedules = [];
 let s = [...Array(16).keys()];
@@ -22,15 +24,18 @@ function rounds(ops) {
     out.push(`    // round ${r}`);
     for (const half of [0, 4]) {
       const gs = GS.slice(half, half + 4).map((g, i) => [...g, sc[2 * (half + i)], sc[2 * (half + i) + 1]]);
-      const step = (f) => { for (const g of gs) out.push('    ' + f(...g)); };
-      step((a, b, c, d, x) => `v${a} = ${ops.add3(`v${a}`, `v${b}`, `m${x}`)};`);
-      step((a, b, c, d) => `v${d} = ${ops.rot16(ops.xor(`v${d}`, `v${a}`))};`);
-      step((a, b, c, d) => `v${c} = ${ops.add(`v${c}`, `v${d}`)};`);
-      step((a, b, c, d) => `v${b} = ${ops.rot12(ops.xor(`v${b}`, `v${c}`))};`);
-      step((a, b, c, d, x, y) => `v${a} = ${ops.add3(`v${a}`, `v${b}`, `m${y}`)};`);
-      step((a, b, c, d) => `v${d} = ${ops.rot8(ops.xor(`v${d}`, `v${a}`))};`);
-      step((a, b, c, d) => `v${c} = ${ops.add(`v${c}`, `v${d}`)};`);
-      step((a, b, c, d) => `v${b} = ${ops.rot7(ops.xor(`v${b}`, `v${c}`))};`);
+      for (let k = 0; k < 4; k += WIDTH) {
+        const group = gs.slice(k, k + WIDTH);
+        const step = (f) => { for (const g of group) out.push('    ' + f(...g)); };
+        step((a, b, c, d, x) => `v${a} = ${ops.add3(`v${a}`, `v${b}`, ops.msg(x))};`);
+        step((a, b, c, d) => `v${d} = ${ops.rot16(ops.xor(`v${d}`, `v${a}`))};`);
+        step((a, b, c, d) => `v${c} = ${ops.add(`v${c}`, `v${d}`)};`);
+        step((a, b, c, d) => `v${b} = ${ops.rot12(ops.xor(`v${b}`, `v${c}`))};`);
+        step((a, b, c, d, x, y) => `v${a} = ${ops.add3(`v${a}`, `v${b}`, ops.msg(y))};`);
+        step((a, b, c, d) => `v${d} = ${ops.rot8(ops.xor(`v${d}`, `v${a}`))};`);
+        step((a, b, c, d) => `v${c} = ${ops.add(`v${c}`, `v${d}`)};`);
+        step((a, b, c, d) => `v${b} = ${ops.rot7(ops.xor(`v${b}`, `v${c}`))};`);
+      }
     }
   }
   return out.join('\n');
@@ -38,14 +43,17 @@ function rounds(ops) {
 
 const rotScalar = (n) => (x) => `rotr<u32>(${x.slice(1, -1)}, ${n})`; // x is "(a ^ b)"
 const scalar = {
+  msg: (x) => `m${x}`,
   add: (a, b) => `${a} + ${b}`,
   add3: (a, b, c) => `${a} + ${b} + ${c}`,
   xor: (a, b) => `(${a} ^ ${b})`,
   rot16: rotScalar(16), rot12: rotScalar(12), rot8: rotScalar(8), rot7: rotScalar(7),
 };
 const simd = {
+  // The transposed message words are read from the MSG scratch (V8 spills them anyway).
+  msg: (x) => `v128.load(MSG, ${x * 16})`,
   add: (a, b) => `i32x4.add(${a}, ${b})`,
-  add3: (a, b, c) => `i32x4.add(i32x4.add(${a}, ${b}), ${c})`,
+  add3: (a, b, c) => `i32x4.add(i32x4.add(${a}, ${c}), ${b})`, // a + m first: b comes last in the chain
   xor: (a, b) => `v128.xor(${a}, ${b})`,
   rot16: (x) => `rot16(${x})`, rot12: (x) => `rot12(${x})`, rot8: (x) => `rot8(${x})`, rot7: (x) => `rot7(${x})`,
 };
