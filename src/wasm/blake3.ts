@@ -45,7 +45,7 @@ export const BLAKE3_KEY_LEN = 32;
 export const BLAKE3_MAX_OUTPUT = 1 << 30;
 
 /** Bytes copied into the scratch window per kernel call. */
-const PIECE = 1 << 20;
+const PIECE = 512 << 10;
 /** Outputs up to this size are written straight to the static output area. */
 const SMALL_OUT = 1024;
 
