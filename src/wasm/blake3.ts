@@ -66,10 +66,21 @@ interface Fns {
 }
 
 let fns: Fns | undefined;
+let memView: Uint8Array = new Uint8Array(0);
+
+/**
+ * A view of all kernel memory. memory.grow detaches the old buffer, and a view of a detached
+ * buffer has byteLength 0: checking that is cheaper than Kernels.u8()'s memory.buffer getter.
+ */
+function mem(f: Fns): Uint8Array {
+  if (memView.byteLength === 0) memView = f.k.u8();
+  return memView;
+}
 
 function load(): Fns {
-  if (fns) return fns;
   const k = kernels();
+  if (fns && fns.k === k) return fns; // (a new instance after resetKernelsForTesting: start over)
+  memView = new Uint8Array(0);
   const ctxSize = k.fn<() => number>('blake3_ctx_size')();
   const oneShot = k.alloc(ctxSize + SMALL_OUT + BLAKE3_KEY_LEN);
   fns = {
@@ -128,12 +139,12 @@ function outLen(v: unknown): number {
 /** Initialise `ctx` for the mode (the context string goes through the scratch window). */
 function initCtx(f: Fns, ctx: number, mode: Mode): void {
   if (mode.key) {
-    f.k.u8().set(mode.key, f.keySlot);
+    mem(f).set(mode.key, f.keySlot);
     f.initKeyed(ctx, f.keySlot);
   } else if (mode.context) {
     const c = mode.context;
     const ptr = f.k.scratch(Math.max(c.byteLength, 64));
-    f.k.u8().set(c, ptr);
+    mem(f).set(c, ptr);
     f.initDerive(ctx, ptr, c.byteLength);
   } else {
     f.init(ctx);
@@ -144,15 +155,15 @@ function feed(f: Fns, ctx: number, data: Uint8Array): void {
   const n = data.byteLength;
   if (n === 0) return;
   const ptr = f.k.scratch(Math.min(n, PIECE));
-  const mem = f.k.u8(); // scratch() may have grown memory: take the view after it
+  const m = mem(f); // scratch() may have grown memory: take the view after it
   if (n <= PIECE) {
-    mem.set(data, ptr);
+    m.set(data, ptr);
     f.update(ctx, ptr, n);
     return;
   }
   for (let off = 0; off < n; off += PIECE) {
     const end = Math.min(n, off + PIECE);
-    mem.set(data.subarray(off, end), ptr);
+    m.set(data.subarray(off, end), ptr);
     f.update(ctx, ptr, end - off);
   }
 }
@@ -161,7 +172,13 @@ function feed(f: Fns, ctx: number, data: Uint8Array): void {
 function readOut(f: Fns, ctx: number, len: number, seek: number): Uint8Array {
   if (len <= SMALL_OUT && seek === 0) {
     f.finalize(ctx, f.out, len);
-    return f.k.u8().slice(f.out, f.out + len);
+    // new Uint8Array(n <= 64) lives on the JS heap; slice() of the big memory buffer would create
+    // an off-heap backing store (several times slower, and GC pressure).
+    const out = new Uint8Array(len);
+    const m = mem(f);
+    if (len <= 64) for (let i = 0, p = f.out; i < len; i++) out[i] = m[p + i];
+    else out.set(m.subarray(f.out, f.out + len));
+    return out;
   }
   const out = new Uint8Array(len);
   const step = Math.min(len, PIECE);
@@ -169,7 +186,7 @@ function readOut(f: Fns, ctx: number, len: number, seek: number): Uint8Array {
   for (let off = 0; off < len; off += step) {
     const n = Math.min(step, len - off);
     f.finalizeSeek(ctx, BigInt(seek + off), ptr, n);
-    out.set(f.k.u8().subarray(ptr, ptr + n), off);
+    out.set(mem(f).subarray(ptr, ptr + n), off);
   }
   return out;
 }
@@ -177,7 +194,7 @@ function readOut(f: Fns, ctx: number, len: number, seek: number): Uint8Array {
 /** One-shot BLAKE3 of `data`: hash, keyed_hash (opts.key) or derive_key (opts.context). */
 export function blake3(data: Uint8Array | ArrayBufferView | ArrayBuffer, opts?: Blake3Options): Uint8Array {
   const bytes = asBytes(data);
-  const f = fns ?? load();
+  const f = load();
   if (opts === undefined) {
     f.init(f.oneShot);
     feed(f, f.oneShot, bytes);
