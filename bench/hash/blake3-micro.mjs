@@ -31,10 +31,10 @@ function fill(len) {
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[s.length >> 1]; };
 
 /**
- * Time `fn` (which returns the 32-byte digest) over `runs` runs; small inputs are repeated inside a
- * run until it lasts >= 40 ms. Returns the median MB/s. Throws if any digest is wrong.
+ * A timed case: `fn` returns the 32-byte digest. Small inputs are repeated within a run until it
+ * lasts ~40 ms. runOnce() returns MB/s and throws if any digest is wrong.
  */
-function measure(name, len, expectedHex, fn, runs = RUNS) {
+function timedCase(name, len, expectedHex, fn) {
   const expected = Uint8Array.from(Buffer.from(expectedHex, 'hex'));
   const same = (d) => d.length === 32 && d.every((x, i) => x === expected[i]);
   if (!same(fn())) throw new Error(`${name}: wrong digest for ${len} bytes`);
@@ -45,18 +45,25 @@ function measure(name, len, expectedHex, fn, runs = RUNS) {
     while (performance.now() - t < 20) { fn(); n++; }
     reps = Math.max(1, Math.ceil(n * 2));
   }
-  const mbs = [];
-  for (let r = 0; r < runs; r++) {
-    let bad = 0;
-    const t = performance.now();
-    const digests = new Array(reps);
-    for (let i = 0; i < reps; i++) digests[i] = fn();
-    const ms = performance.now() - t;
-    for (const d of digests) if (!same(d)) bad++;
-    if (bad) throw new Error(`${name}: ${bad} wrong digests for ${len} bytes`);
-    mbs.push((len * reps) / 1e3 / ms);
-  }
-  return median(mbs);
+  return {
+    name,
+    runOnce() {
+      const digests = new Array(reps);
+      const t = performance.now();
+      for (let i = 0; i < reps; i++) digests[i] = fn();
+      const ms = performance.now() - t;
+      const bad = digests.filter((d) => !same(d)).length;
+      if (bad) throw new Error(`${name}: ${bad} wrong digests for ${len} bytes`);
+      return (len * reps) / 1e3 / ms;
+    },
+  };
+}
+
+/** Run the cases round-robin (so load from other processes hits them alike); median MB/s each. */
+function runAll(cases, runs) {
+  const mbs = cases.map(() => []);
+  for (let r = 0; r < runs; r++) cases.forEach((c, j) => mbs[j].push(c.runOnce()));
+  return Object.fromEntries(cases.map((c, j) => [c.name, median(mbs[j])]));
 }
 
 function label(len) {
@@ -98,30 +105,34 @@ for (const len of SIZES) {
   const file = join(tmpdir(), `layerkit-b3bench-${process.pid}-${len}`);
   if (len === BIG) writeFileSync(file, data);
   const want = len === BIG ? execFileSync('b3sum', ['--no-names', file]).toString().trim() : toHex(blake3Ref(data));
-  results[len] = {};
+  const cases = [];
   for (const [name, fn] of Object.entries(impls)) {
     if (name === 'ours-ref (TS)' && len > (1 << 20)) continue;
-    const runs = name === '@noble/hashes' && len === BIG ? 5 : RUNS;
-    results[len][name] = measure(name, len, want, () => fn(data), runs);
-    console.error(`  ${label(len)} ${name}: ${results[len][name].toFixed(0)} MB/s`);
+    cases.push(timedCase(name, len, want, () => fn(data)));
   }
+  let ptr = 0;
   if (len === BIG) {
     // Ours on bytes already in kernel memory (the file hasher's path: no copy into the window).
-    const ptr = k.alloc(len);
+    ptr = k.alloc(len);
     k.u8().set(data, ptr);
-    results[len]['ours (updateAt)'] = measure('ours (updateAt)', len, want, () => createBlake3().updateAt(ptr, len).digest());
-    k.free(ptr);
-    // Native b3sum, one thread, file in page cache (one warm-up read first).
+    cases.push(timedCase('ours (updateAt)', len, want, () => createBlake3().updateAt(ptr, len).digest()));
+    // Native b3sum, one thread, file in page cache (read once before timing).
     execFileSync('b3sum', ['--num-threads', '1', '--no-names', file]);
-    const mbs = [];
-    for (let r = 0; r < RUNS; r++) {
-      const t = performance.now();
-      const p = spawnSync('b3sum', ['--num-threads', '1', '--no-names', file]);
-      const ms = performance.now() - t;
-      if (p.status !== 0 || p.stdout.toString().trim() !== want) throw new Error('b3sum: wrong digest');
-      mbs.push(len / 1e3 / ms);
-    }
-    results[len]['b3sum --num-threads 1'] = median(mbs);
+    cases.push({
+      name: 'b3sum --num-threads 1',
+      runOnce() {
+        const t = performance.now();
+        const p = spawnSync('b3sum', ['--num-threads', '1', '--no-names', file]);
+        const ms = performance.now() - t;
+        if (p.status !== 0 || p.stdout.toString().trim() !== want) throw new Error('b3sum: wrong digest');
+        return len / 1e3 / ms;
+      },
+    });
+  }
+  results[len] = runAll(cases, RUNS);
+  for (const [name, v] of Object.entries(results[len])) console.error(`  ${label(len)} ${name}: ${v.toFixed(0)} MB/s`);
+  if (ptr) k.free(ptr);
+  if (len === BIG) {
     rmSync(file, { force: true });
   }
 }
