@@ -15,7 +15,6 @@ export async function hashFile(fs: FsLike, path: string, options?: HashOptions):
   try {
     fh = await fs.open(path);
   } catch (e) {
-    hasher.dispose();
     throw wrapError(e, `hash file ${path}`);
   }
   const k = kernels();
