@@ -38,6 +38,12 @@ export const CODES = {
   ERR_IO: EXIT.io,
   /** A CLI invocation is malformed. */
   ERR_USAGE: EXIT.usage,
+  /** A name in a tree is `.wh.*`: reserved for whiteouts in OCI layers, so it cannot be stored (G6). */
+  ERR_WHITEOUT_NAME: EXIT.invalidInput,
+  /** A snapshot manifest is damaged: bad magic, truncated, checksum mismatch or malformed records. */
+  ERR_MANIFEST_CORRUPT: EXIT.integrity,
+  /** A snapshot manifest was written by a format version this build does not read. */
+  ERR_MANIFEST_VERSION: EXIT.unsupported,
 } as const;
 
 export type ErrorCode = keyof typeof CODES;

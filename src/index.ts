@@ -12,5 +12,15 @@ export {
 } from './hash/content.ts';
 export { hashFile } from './hash/file.ts';
 export { setSha256Engine, sha256Engine, wasmSha256Engine, type Sha256Engine, type Sha256Like } from './hash/engines.ts';
-export type { FsLike, FileHandleLike, StatLike } from './fs/types.ts';
+export type { FsLike, WritableFsLike, FileHandleLike, StatLike, FileStat, FileType } from './fs/types.ts';
+export { MemoryFs, type MemoryFsOptions } from './fs/memory.ts';
+export { comparePaths, type Entry, type EntryType, type Change, type ChangeKind } from './tree/entry.ts';
+export { walk, type WalkOptions, type WalkStats } from './tree/walk.ts';
+export { snapshot, canReuseHash, type SnapshotOptions, type SnapshotResult, type SnapshotStats } from './tree/snapshot.ts';
+export {
+  ManifestEncoder, encodeManifest, decodeManifest, verifyManifest, readManifestEntries,
+  MANIFEST_MAGIC, MANIFEST_VERSION, type ManifestOptions,
+} from './tree/manifest.ts';
+export { saveManifest, loadManifest } from './tree/manifest-file.ts';
+export type { FileHasher, Sha256Factory, Sha256Stream } from './tree/defaults.ts';
 export { LayerkitError, isLayerkitError, exitCodeOf, CODES, EXIT, type ErrorCode } from './errors.ts';

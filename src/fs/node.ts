@@ -1,6 +1,15 @@
-/** The FsLike adapter for node:fs (also used by Deno through its node:fs compatibility). */
-import { open, lstat } from 'node:fs/promises';
-import type { FsLike, FileHandleLike, StatLike } from './types.ts';
+/**
+ * The FsLike adapter for node:fs (also used by Deno through its node:fs compatibility).
+ *
+ * Known gap: extended attributes. node:fs has no getxattr/listxattr and reading them needs a
+ * native addon, which layerkit does not ship; `xattrs()` therefore returns {} for every path, so
+ * snapshots taken through this adapter record no xattrs (security.capability included). A host
+ * that needs them can wrap nodeFs and supply its own `xattrs`.
+ */
+import { open, lstat, readdir, readlink, rename, unlink } from 'node:fs/promises';
+import { platform } from 'node:os';
+import type { FileHandleLike, FileStat, FileType, WritableFsLike } from './types.ts';
+import { fileStat } from './types.ts';
 
 class NodeFileHandle implements FileHandleLike {
   readonly #fh: import('node:fs/promises').FileHandle;
@@ -16,11 +25,77 @@ class NodeFileHandle implements FileHandleLike {
   }
 }
 
-export const nodeFs: FsLike = {
+const S_IFMT = 0o170000;
+const TYPES: Record<number, FileType> = {
+  0o100000: 'file',
+  0o040000: 'dir',
+  0o120000: 'symlink',
+  0o020000: 'char',
+  0o060000: 'block',
+  0o010000: 'fifo',
+  0o140000: 'socket',
+};
+
+const isDarwin = platform() === 'darwin';
+
+/** Split st_rdev into major/minor the way the C library does (glibc on Linux, BSD on macOS). */
+function splitRdev(rdev: bigint): [number, number] {
+  if (isDarwin) return [Number((rdev >> 24n) & 0xffn), Number(rdev & 0xffffffn)];
+  const major = ((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn);
+  const minor = (rdev & 0xffn) | ((rdev >> 12n) & ~0xffn);
+  return [Number(major & 0xffffffffn), Number(minor & 0xffffffffn)];
+}
+
+async function nodeLstat(path: string): Promise<FileStat> {
+  const st = await lstat(path, { bigint: true });
+  const mode = Number(st.mode);
+  const type = TYPES[mode & S_IFMT];
+  if (type === undefined) throw Object.assign(new Error(`unknown file type 0o${(mode & S_IFMT).toString(8)}: ${path}`), { code: 'EINVAL' });
+  const [devmajor, devminor] = type === 'char' || type === 'block' ? splitRdev(st.rdev) : [0, 0];
+  return fileStat({
+    type,
+    mode: mode & 0o7777,
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    size: Number(st.size),
+    mtimeNs: st.mtimeNs,
+    ino: st.ino,
+    dev: st.dev,
+    nlink: Number(st.nlink),
+    devmajor,
+    devminor,
+  });
+}
+
+export const nodeFs: WritableFsLike = {
   async open(path: string): Promise<FileHandleLike> {
     return new NodeFileHandle(await open(path, 'r'));
   },
-  lstat(path: string): Promise<StatLike> {
-    return lstat(path);
+  lstat: nodeLstat,
+  readdir(path: string): Promise<string[]> {
+    return readdir(path);
+  },
+  readlink(path: string): Promise<string> {
+    return readlink(path);
+  },
+  /** Always {}: node:fs cannot read xattrs without a native addon (see the note at the top). */
+  async xattrs(_path: string): Promise<Record<string, Uint8Array>> {
+    return {};
+  },
+  /** Write, fsync, close: the bytes are on disk before a following rename makes them visible. */
+  async writeFile(path: string, data: Uint8Array): Promise<void> {
+    const fh = await open(path, 'w', 0o644);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  },
+  rename(from: string, to: string): Promise<void> {
+    return rename(from, to);
+  },
+  unlink(path: string): Promise<void> {
+    return unlink(path);
   },
 };

@@ -2,6 +2,9 @@
  * The FsLike port: the only way the core touches a filesystem. Adapters (node, memory, browser)
  * implement it; the core speaks Uint8Array and this interface, never node:fs.
  * It grows with the operations the core needs; every method is async, like fs/promises.
+ *
+ * Paths are '/'-separated strings handed to the adapter as they are. Errors are the adapter's own
+ * (node-style objects with a string `code` such as 'ENOENT'); the core wraps them with context.
  */
 
 /** An open file: positional reads into a caller-owned buffer (which may be a view of WASM memory). */
@@ -11,6 +14,10 @@ export interface FileHandleLike {
   close(): Promise<void>;
 }
 
+/** The kinds of filesystem objects the core knows (same names as the entry model's EntryType). */
+export type FileType = 'file' | 'dir' | 'symlink' | 'char' | 'block' | 'fifo' | 'socket';
+
+/** The small stat every adapter has always provided. */
 export interface StatLike {
   size: number;
   isFile(): boolean;
@@ -18,7 +25,58 @@ export interface StatLike {
   isSymbolicLink(): boolean;
 }
 
+/** Everything a tree walk needs to know about one name (lstat: symlinks are not followed). */
+export interface FileStat extends StatLike {
+  type: FileType;
+  /** Permission bits including setuid/setgid/sticky (st_mode & 0o7777). */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** st_size (for symlinks the target length, for directories whatever the filesystem says). */
+  size: number;
+  /** Modification time, nanoseconds since the epoch. */
+  mtimeNs: bigint;
+  /** Inode number and device: together they identify the file on this machine (hardlinks). */
+  ino: bigint;
+  dev: bigint;
+  nlink: number;
+  /** Device numbers decoded from st_rdev (char/block devices; 0 otherwise). */
+  devmajor: number;
+  devminor: number;
+}
+
+/** The read side of a filesystem: enough to hash files and walk trees. */
 export interface FsLike {
   open(path: string): Promise<FileHandleLike>;
-  lstat(path: string): Promise<StatLike>;
+  /** Stat without following a final symlink. */
+  lstat(path: string): Promise<FileStat>;
+  /** The names in a directory (no '.' or '..'), in no particular order. */
+  readdir(path: string): Promise<string[]>;
+  /** The target of a symlink, as stored. */
+  readlink(path: string): Promise<string>;
+  /**
+   * Extended attributes of a name (not following a final symlink). Optional: adapters that cannot
+   * read them omit it (the node adapter returns {}; see src/fs/node.ts), and the walk records none.
+   */
+  xattrs?(path: string): Promise<Record<string, Uint8Array>>;
+}
+
+/** The write side the core needs (atomic saves of manifests: write a temp name, then rename). */
+export interface WritableFsLike extends FsLike {
+  /** Create or replace a file with `data`; resolves once the bytes are durable where the adapter can tell. */
+  writeFile(path: string, data: Uint8Array): Promise<void>;
+  /** Rename atomically, replacing an existing file at `to`. */
+  rename(from: string, to: string): Promise<void>;
+  /** Remove a file (used to clean up temp files after a failed save). */
+  unlink(path: string): Promise<void>;
+}
+
+/** Build the StatLike predicates for a FileStat from its fields (adapters share this). */
+export function fileStat(fields: Omit<FileStat, 'isFile' | 'isDirectory' | 'isSymbolicLink'>): FileStat {
+  return {
+    ...fields,
+    isFile: () => fields.type === 'file',
+    isDirectory: () => fields.type === 'dir',
+    isSymbolicLink: () => fields.type === 'symlink',
+  };
 }

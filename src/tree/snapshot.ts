@@ -1,0 +1,105 @@
+/**
+ * snapshot(fs, root): the sorted Entries of a tree, with content hashes, using a previous snapshot
+ * as a stat cache.
+ *
+ * Deciding whether a previous hash can be reused (semantics.md, "Deciding changed"): a file is
+ * re-hashed unless the previous entry at the same path is a regular file with a hash and the same
+ * size, mtime (ns), mode, uid, gid, link count and hardlink identity. Hardlink identity is compared
+ * without dev/ino (manifests do not store them): a name that is not hardlinked must not have been
+ * before, and a hardlinked name must have been the first name of its group before too. Following
+ * containerd, a previous mtime with zero nanoseconds is ambiguous (a filesystem or tool may have
+ * truncated it), so such files are always re-hashed.
+ */
+import type { FsLike } from '../fs/types.ts';
+import { comparePaths, type Entry } from './entry.ts';
+import { newWalkStats, walk, type WalkOptions, type WalkStats } from './walk.ts';
+import { readManifestEntries, verifyManifest } from './manifest.ts';
+import type { FileHasher, Sha256Factory } from './defaults.ts';
+
+export interface SnapshotOptions {
+  /** The previous snapshot of this tree: its entries (sorted or not) or its manifest bytes. */
+  previous?: Iterable<Entry> | Uint8Array;
+  exclude?: WalkOptions['exclude'];
+  /** Content hasher (default BLAKE3 through the kernels). It must be the one the previous snapshot used. */
+  hash?: FileHasher;
+  /** Files hashed at once (default 4). */
+  concurrency?: number;
+  /** SHA-256 used to verify a previous manifest's checksum (default: the platform engine). */
+  sha256?: Sha256Factory;
+}
+
+export type SnapshotStats = WalkStats;
+
+export interface SnapshotResult {
+  /** Every entry of the tree, the root ('') first, in comparePaths order. */
+  entries: Entry[];
+  /** files: regular files; hashed: read and hashed; reused: hash taken from `previous`; shared: later hardlink names. */
+  stats: SnapshotStats;
+}
+
+const NS_PER_S = 1_000_000_000n;
+
+/** May `prev`'s hash stand for `cur`'s content? (`prevLeader`: is prev the first name of its hardlink group) */
+export function canReuseHash(prev: Entry, cur: Entry, prevLeader: boolean): boolean {
+  if (prev.type !== 'file' || cur.type !== 'file' || !prev.blake3) return false;
+  if (prev.mtimeNs % NS_PER_S === 0n) return false;
+  if (prev.size !== cur.size || prev.mtimeNs !== cur.mtimeNs) return false;
+  if (prev.mode !== cur.mode || prev.uid !== cur.uid || prev.gid !== cur.gid) return false;
+  if ((prev.nlink ?? 1) !== (cur.nlink ?? 1)) return false;
+  if (Boolean(prev.inode) !== Boolean(cur.inode)) return false;
+  return !cur.inode || prevLeader;
+}
+
+/** Walks `previous` alongside the new walk (both in path order): O(1) memory per step. */
+class PreviousCursor {
+  readonly #it: Iterator<Entry>;
+  #head: IteratorResult<Entry>;
+  readonly #leaders = new Map<number, string>();
+
+  constructor(entries: Iterable<Entry>) {
+    this.#it = entries[Symbol.iterator]();
+    this.#head = this.#it.next();
+  }
+
+  /** The previous entry at `path`, if any, and whether it led its hardlink group. */
+  find(path: string): [Entry | undefined, boolean] {
+    while (!this.#head.done) {
+      const e = this.#head.value;
+      const c = comparePaths(e.path, path);
+      if (c > 0) break;
+      if (e.inode && !this.#leaders.has(e.inode)) this.#leaders.set(e.inode, e.path);
+      this.#head = this.#it.next();
+      if (c === 0) return [e, e.inode ? this.#leaders.get(e.inode) === e.path : false];
+    }
+    return [undefined, false];
+  }
+}
+
+async function previousEntries(prev: Iterable<Entry> | Uint8Array, sha256: Sha256Factory | undefined): Promise<Iterable<Entry>> {
+  if (prev instanceof Uint8Array) {
+    await verifyManifest(prev, { sha256 });
+    return readManifestEntries(prev);
+  }
+  const arr = Array.isArray(prev) ? prev : [...prev];
+  for (let i = 1; i < arr.length; i++) {
+    if (comparePaths(arr[i - 1].path, arr[i].path) > 0) return [...arr].sort((a, b) => comparePaths(a.path, b.path));
+  }
+  return arr;
+}
+
+export async function snapshot(fs: FsLike, root: string, options: SnapshotOptions = {}): Promise<SnapshotResult> {
+  const stats = newWalkStats();
+  let reuse: WalkOptions['reuse'];
+  if (options.previous) {
+    const cursor = new PreviousCursor(await previousEntries(options.previous, options.sha256));
+    reuse = (cur) => {
+      const [prev, leader] = cursor.find(cur.path);
+      return prev && canReuseHash(prev, cur, leader) ? prev.blake3 : undefined;
+    };
+  }
+  const entries: Entry[] = [];
+  for await (const e of walk(fs, root, { exclude: options.exclude, hash: options.hash, concurrency: options.concurrency, reuse, stats })) {
+    entries.push(e);
+  }
+  return { entries, stats };
+}
