@@ -1,0 +1,79 @@
+/**
+ * A tree to diff is a directory or a saved snapshot manifest. `openTree` reads either into sorted
+ * entries; directories are walked WITHOUT hashing (content is hashed later, only where metadata
+ * cannot decide: see changes.ts), unless a manifest is to be written.
+ */
+import type { FsLike, FileStat } from '../fs/types.ts';
+import type { Entry } from '../tree/entry.ts';
+import { snapshot, type SnapshotStats } from '../tree/snapshot.ts';
+import { readAll } from '../tree/manifest-file.ts';
+import { decodeManifest, MANIFEST_MAGIC } from '../tree/manifest.ts';
+import { compileExcludes } from '../tree/ignore.ts';
+import { LayerkitError, wrapError } from '../errors.ts';
+
+export interface TreeOptions {
+  /** .dockerignore-style patterns (applied to directories walked, not to manifests). */
+  exclude?: readonly string[];
+  /** Hash every regular file (needed to save a manifest). Default false. */
+  hash?: boolean;
+  /** A previous snapshot of the same tree used as a stat cache when hashing. */
+  previous?: Entry[];
+}
+
+export interface Tree {
+  kind: 'dir' | 'manifest';
+  /** The path given. */
+  spec: string;
+  /** For a directory: its path (file content is read from there). */
+  root?: string;
+  entries: Entry[];
+  stats?: SnapshotStats;
+}
+
+const MAGIC = new TextEncoder().encode(MANIFEST_MAGIC);
+
+async function isManifestFile(fs: FsLike, path: string, st: FileStat): Promise<boolean> {
+  if (!st.isFile() || st.size < MAGIC.length) return false;
+  const fh = await fs.open(path);
+  try {
+    const head = new Uint8Array(MAGIC.length);
+    const n = await fh.read(head, 0, head.length, 0);
+    return n === head.length && head.every((b, i) => b === MAGIC[i]);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Walk-time exclude predicate for .dockerignore patterns. */
+export function excludePredicate(patterns: readonly string[] | undefined): ((path: string, st: FileStat) => boolean) | undefined {
+  if (!patterns || patterns.length === 0) return undefined;
+  const ex = compileExcludes(patterns);
+  // A directory is dropped with its subtree only when no exception rule could re-include
+  // something below it; otherwise it stays and its children are judged one by one.
+  return (path, st) => (st.isDirectory() ? ex.canPrune(path) : ex.excludes(path));
+}
+
+export async function openTree(fs: FsLike, spec: string, options: TreeOptions = {}): Promise<Tree> {
+  let st: FileStat;
+  try {
+    st = await fs.lstat(spec);
+  } catch (e) {
+    throw wrapError(e, `open tree ${spec}`);
+  }
+  if (st.isDirectory()) {
+    const r = await snapshot(fs, spec, {
+      exclude: excludePredicate(options.exclude),
+      hash: options.hash ? undefined : false,
+      previous: options.previous,
+    });
+    return { kind: 'dir', spec, root: spec, entries: r.entries, stats: r.stats };
+  }
+  if (await isManifestFile(fs, spec, st)) {
+    try {
+      return { kind: 'manifest', spec, entries: await decodeManifest(await readAll(fs, spec)) };
+    } catch (e) {
+      throw wrapError(e, `load snapshot ${spec}`);
+    }
+  }
+  throw new LayerkitError('ERR_INVALID_ARG', `${spec} is neither a directory nor a layerkit snapshot (made by "layerkit snapshot")`, { path: spec });
+}
