@@ -122,19 +122,22 @@ function benchNative(data, want) {
   return out;
 }
 
-/** Microseconds per one-shot call on 4 KiB (median of runs). */
-function perCall() {
-  const data = randomFillSync(new Uint8Array(4096));
+/** Microseconds per one-shot call on `size` bytes (median of runs), per implementation. */
+function perCall(size) {
+  const data = randomFillSync(new Uint8Array(size));
   const want = createHash('sha256').update(data).digest();
   const iters = 20000;
-  const out = {};
-  for (const m of impls.filter((x) => !x.small)) {
-    timeRun(m.fn, data, want, 2000);
-    const xs = [];
-    for (let r = 0; r < RUNS; r++) xs.push((4096 / timeRun(m.fn, data, want, iters)));
-    out[m.name] = median(xs); // bytes / (MB/s) = microseconds
+  const list = impls.filter((x) => !x.small);
+  for (const m of list) timeRun(m.fn, data, want, 2000);
+  const runs = Object.fromEntries(list.map((m) => [m.name, []]));
+  for (let r = 0; r < RUNS; r++) {
+    for (const m of list) {
+      const t0 = performance.now();
+      for (let i = 0; i < iters; i++) if (!same(m.fn(data), want)) throw new Error(`${m.name}: wrong digest`);
+      runs[m.name].push(((performance.now() - t0) * 1e3) / iters);
+    }
   }
-  return out;
+  return Object.fromEntries(list.map((m) => [m.name, median(runs[m.name])]));
 }
 
 const fmt = (x) => x.toFixed(x < 10 ? 2 : 0).padStart(7);
@@ -156,10 +159,11 @@ for (const [label, row] of Object.entries(results)) {
   }
 }
 
-const pc = perCall();
-const oursFloor = 4096 / results['64 KiB'][OURS]; // us to hash 4 KiB at bulk speed
-console.log('\n4 KiB one-shot, microseconds per call (median)');
+const pc = perCall(4096);
+const p0 = perCall(0);
+console.log('\nOne-shot calls, microseconds per call (median): 4 KiB, and an empty input (fixed cost: call,');
+console.log('checks, one padding block, 32-byte result)');
 for (const [name, us] of Object.entries(pc)) {
-  const ratio = name === OURS ? `   (bulk cost ${oursFloor.toFixed(2)} us: overhead ~${(us - oursFloor).toFixed(2)} us)` : `   this/ours ${(us / pc[OURS]).toFixed(2)}x`;
-  console.log(`  ${name.padEnd(40)} ${us.toFixed(2).padStart(7)} us${ratio}`);
+  const ratio = name === OURS ? '' : `   this/ours ${(us / pc[OURS]).toFixed(2)}x`;
+  console.log(`  ${name.padEnd(40)} 4 KiB ${us.toFixed(2).padStart(6)} us   empty ${p0[name].toFixed(2).padStart(5)} us${ratio}`);
 }
