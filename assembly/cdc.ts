@@ -201,18 +201,21 @@ export function cdc_scan(ctx: usize, ptr: usize, len: usize, cutsOut: usize, cut
     const m3 = m << 3;
     while (p + 4 <= spanEnd) {
       const a = fp << 4;
-      const s0 = load<u64>(TABLES + (<usize>load<u8>(p) << 3), T3);
-      const s1 = s0 + load<u64>(TABLES + (<usize>load<u8>(p, 1) << 3), T2);
-      const s2 = s1 + load<u64>(TABLES + (<usize>load<u8>(p, 2) << 3), T1);
-      const s3 = s2 + load<u64>(TABLES + (<usize>load<u8>(p, 3) << 3), T0);
-      if (((a + s0) & m3) == 0 || ((a + s1) & m2) == 0 || ((a + s2) & m1) == 0 || ((a + s3) & m) == 0) break;
+      const s0 = load<u64>(<usize>load<u8>(p) << 3, TABLES + T3);
+      const s1 = s0 + load<u64>(<usize>load<u8>(p, 1) << 3, TABLES + T2);
+      const s2 = s1 + load<u64>(<usize>load<u8>(p, 2) << 3, TABLES + T1);
+      const s3 = s2 + load<u64>(<usize>load<u8>(p, 3) << 3, TABLES + T0);
+      if (((a + s0) & m3) == 0) break;
+      if (((a + s1) & m2) == 0) break;
+      if (((a + s2) & m1) == 0) break;
+      if (((a + s3) & m) == 0) break;
       fp = a + s3;
       p += 4;
     }
     // The tail of the span, or the step that holds a cut.
     let cut = false;
     while (p < spanEnd) {
-      fp = (fp << 1) + load<u64>(TABLES + (<usize>load<u8>(p) << 3), T0);
+      fp = (fp << 1) + load<u64>(<usize>load<u8>(p) << 3, TABLES + T0);
       p++;
       if ((fp & m) == 0) {
         cut = true;
