@@ -54,7 +54,7 @@ export const GEAR_SEED = 0x6C617965726B6974n;
 const M64 = (1n << 64n) - 1n;
 
 /** splitmix64 (Steele, Lea, Flood 2014; the seeding generator of xoshiro). */
-function* splitmix64(seed: bigint): Generator<bigint> {
+export function* splitmix64(seed: bigint): Generator<bigint> {
   let state = seed & M64;
   for (;;) {
     state = (state + 0x9E3779B97F4A7C15n) & M64;

@@ -22,6 +22,8 @@ type ScanFn = (ctx: number, ptr: number, len: number, cutsOut: number, cutsCap: 
 const CUTS_CAP = 4096;
 /** Caller bytes are copied into kernel memory this much at a time. */
 const PIECE = 1 << 20;
+/** Longest span handed to one kernel call. */
+const SLICE = 4 << 20;
 
 export interface Chunker {
   readonly params: CdcParams;
@@ -67,13 +69,18 @@ class WasmChunker implements Chunker {
     const k = kernels();
     let done = 0;
     while (done < len) {
-      const n = this.#scan(this.#ctx, ptr + done, len - done, this.#cuts, CUTS_CAP);
-      if (n === 0) break;
+      // Bounded slices: a call into a function still running its baseline (Liftoff) code stays
+      // there until it returns, so a first 1 GiB call would never see the optimized code.
+      const span = Math.min(len - done, SLICE);
+      const n = this.#scan(this.#ctx, ptr + done, span, this.#cuts, CUTS_CAP);
+      if (n === 0) {
+        done += span;
+        continue;
+      }
       const cuts = new Uint32Array(k.memory.buffer, this.#cuts, n);
       for (let i = 0; i < n; i++) out.push(this.#total + done + cuts[i]);
-      if (n < CUTS_CAP) break;
-      done += cuts[n - 1];
-      if (done === len) break;
+      // Fewer cuts than slots: the whole slice was scanned; else resume after the last cut.
+      done += n < CUTS_CAP ? span : cuts[n - 1];
     }
     this.#total += len;
     if (out.length > 0) this.#lastCut = out[out.length - 1];
