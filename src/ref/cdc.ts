@@ -128,7 +128,7 @@ export class RefChunker {
     this.#maskLLo = Number(l & 0xFFFFFFFFn);
   }
 
-  push(data: Uint8Array | ArrayBufferView | ArrayBuffer): number[] {
+  push(data: ArrayBufferView | ArrayBufferLike): number[] {
     if (this.#done) throw new LayerkitError('ERR_USED_AFTER_FINISH', 'chunker used after finish()');
     const bytes = asBytes(data);
     const { minSize, avgSize, maxSize } = this.params;
@@ -175,7 +175,7 @@ export class RefChunker {
 }
 
 /** All chunk ends of `data` (the last one is data.length, unless data is empty). */
-export function chunkBoundariesRef(data: Uint8Array | ArrayBufferView | ArrayBuffer, opts: CdcOptions = {}): number[] {
+export function chunkBoundariesRef(data: ArrayBufferView | ArrayBufferLike, opts: CdcOptions = {}): number[] {
   const c = new RefChunker(opts);
   const cuts = c.push(data);
   for (const x of c.finish()) cuts.push(x);

@@ -28,7 +28,7 @@ const SLICE = 4 << 20;
 export interface Chunker {
   readonly params: CdcParams;
   /** Ends of the chunks that `data` completes (absolute offsets, ascending). */
-  push(data: Uint8Array | ArrayBufferView | ArrayBuffer): number[];
+  push(data: ArrayBufferView | ArrayBufferLike): number[];
   /** Like push, for `len` bytes already in kernel memory at `ptr` (e.g. read straight into it). */
   pushAt(ptr: number, len: number): number[];
   /** The end of the last chunk ([total length]) if bytes are pending, else []. Frees the chunker. */
@@ -86,7 +86,7 @@ class WasmChunker implements Chunker {
     if (out.length > 0) this.#lastCut = out[out.length - 1];
   }
 
-  push(data: Uint8Array | ArrayBufferView | ArrayBuffer): number[] {
+  push(data: ArrayBufferView | ArrayBufferLike): number[] {
     this.#live();
     const bytes = asBytes(data);
     const out: number[] = [];
@@ -131,7 +131,7 @@ export function createChunker(opts?: CdcOptions): Chunker {
 }
 
 /** All chunk ends of `data`, the last being data.length (none for empty data). */
-export function chunkBoundaries(data: Uint8Array | ArrayBufferView | ArrayBuffer, opts?: CdcOptions): number[] {
+export function chunkBoundaries(data: ArrayBufferView | ArrayBufferLike, opts?: CdcOptions): number[] {
   const c = createChunker(opts);
   try {
     const out = c.push(data);
