@@ -21,7 +21,7 @@ ${EXCLUDE_HELP}
   -h, --help             this help
 `;
 
-const LETTER = { add: 'A', modify: 'C', delete: 'D' } as const;
+const LETTER: Record<string, string> = { add: 'A', modify: 'C', delete: 'D' };
 
 export async function changesCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({

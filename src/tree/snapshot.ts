@@ -20,8 +20,11 @@ export interface SnapshotOptions {
   /** The previous snapshot of this tree: its entries (sorted or not) or its manifest bytes. */
   previous?: Iterable<Entry> | Uint8Array;
   exclude?: WalkOptions['exclude'];
-  /** Content hasher (default BLAKE3 through the kernels). It must be the one the previous snapshot used. */
-  hash?: FileHasher;
+  /**
+   * Content hasher (default BLAKE3 through the kernels). It must be the one the previous snapshot
+   * used. false: no content hashes (metadata only; change detection hashes where it must).
+   */
+  hash?: FileHasher | false;
   /** Files hashed at once (default 4). */
   concurrency?: number;
   /** SHA-256 used to verify a previous manifest's checksum (default: the platform engine). */
