@@ -14,7 +14,10 @@
 //   A + s0 = fp_0 << 3,  A + s1 = fp_1 << 2,  A + s2 = fp_2 << 1,  A + s3 = fp_3
 // so the four per-byte tests become (A + s_k) & (mask << (3-k)) == 0 (masks keep bits 61..63
 // clear, so nothing is lost), and the only serial dependency is fp -> (fp << 4) + s3. On a hit
-// the step is redone byte by byte to find the first cut.
+// the step is redone byte by byte to find the first cut. Measured here (V8, Node 20): one byte per
+// step ~2.0 GB/s; this loop ~2.6-2.9 GB/s. Slower variants tried: the four tests OR-ed into one
+// branch (binaryen does that to `a || b || ...`, hence the separate ifs), 8-byte steps (register
+// pressure), one u32 load split into four indices, two 4-byte steps unrolled.
 //
 // GEAR[i] = i-th output (i = 0..255) of splitmix64 seeded with 0x6C617965726B6974 ("layerkit").
 // Mask of n bits: bits 60 - floor(i*48/n), i = 0..n-1 (spread over bits 13..60).
