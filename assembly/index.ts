@@ -3,3 +3,4 @@ export { alloc, dealloc } from './memory';
 export * from './blake3';
 export * from './sha256';
 export * from './cdc';
+export * from './diff';

@@ -47,19 +47,31 @@ export interface Change {
 }
 
 /**
- * Path order used everywhere (containerd's): byte-wise comparison in which '/' sorts before every
- * other byte, so a directory's children come right after it and before its siblings
- * ("a", "a/b", "a-b" rather than "a", "a-b", "a/b").
+ * Path order used everywhere (containerd's): the byte order of the UTF-8 paths, in which '/' sorts
+ * before every other byte, so a directory's children come right after it and before its siblings
+ * ("a", "a/b", "a-b" rather than "a", "a-b", "a/b"). UTF-8 byte order is code point order; UTF-16
+ * code units differ from it only for U+E000..U+FFFF against surrogate pairs, fixed up here.
  */
 export function comparePaths(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
     if (x === y) continue;
-    if (x === 47) x = -1;
-    if (y === 47) y = -1;
-    return x < y ? -1 : 1;
+    if (x === 47) return -1;
+    if (y === 47) return 1;
+    return codePointRank(x) < codePointRank(y) ? -1 : 1;
   }
   return a.length - b.length;
+}
+
+/** Sort sibling names (no '/') in UTF-8 byte order. */
+export function compareNames(a: string, b: string): number {
+  return comparePaths(a, b);
+}
+
+/** A UTF-16 code unit's rank in code point order: surrogates (pairs, >= U+10000) above U+FFFF. */
+function codePointRank(c: number): number {
+  if (c < 0xd800) return c;
+  return c >= 0xe000 ? c - 0x800 : c + 0x2000;
 }

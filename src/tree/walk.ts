@@ -8,7 +8,7 @@
  * hashed by the injected FileHasher, `concurrency` at a time, without changing the output order.
  */
 import type { FileStat, FsLike } from '../fs/types.ts';
-import type { Entry } from './entry.ts';
+import { compareNames, type Entry } from './entry.ts';
 import { LayerkitError, wrapError } from '../errors.ts';
 import { blake3FileHasher, type FileHasher } from './defaults.ts';
 
@@ -84,9 +84,9 @@ function childPath(parent: string, name: string): string {
   return parent === '' ? name : `${parent}/${name}`;
 }
 
-/** Sort names the way comparePaths orders siblings (no '/' inside a name: plain code-unit order). */
+/** Sort names the way comparePaths orders siblings (UTF-8 byte order). */
 function sortNames(names: string[]): string[] {
-  return names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return names.sort(compareNames);
 }
 
 export async function* walk(fs: FsLike, root: string, options: WalkOptions = {}): AsyncGenerator<Entry> {
