@@ -1,8 +1,5 @@
 /** The layerkit command: verb dispatch. Results go to stdout, logs and errors to stderr. */
 import '../platform/node.ts';
-import { hashCommand } from './hash.ts';
-import { snapshotCommand } from './snapshot.ts';
-import { changesCommand } from './changes.ts';
 import { out, reportError, usageError } from './io.ts';
 
 const HELP = `Usage: layerkit <command> [options]
@@ -15,10 +12,13 @@ Commands:
 Run "layerkit <command> --help" for a command's options. Exit codes: see README.md.
 `;
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
-  hash: hashCommand,
-  snapshot: snapshotCommand,
-  changes: changesCommand,
+type Command = (argv: string[]) => Promise<number>;
+
+/** Verbs load on demand: a command pays only for the modules it uses. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  hash: async () => (await import('./hash.ts')).hashCommand,
+  snapshot: async () => (await import('./snapshot.ts')).snapshotCommand,
+  changes: async () => (await import('./changes.ts')).changesCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -28,9 +28,9 @@ export async function main(argv: string[]): Promise<number> {
       out(HELP);
       return verb === undefined ? 2 : 0;
     }
-    const cmd = COMMANDS[verb];
-    if (!cmd) throw usageError(`unknown command "${verb}" (see layerkit --help)`);
-    return await cmd(rest);
+    const load = Object.hasOwn(COMMANDS, verb) ? COMMANDS[verb] : undefined;
+    if (!load) throw usageError(`unknown command "${verb}" (see layerkit --help)`);
+    return await (await load())(rest);
   } catch (e) {
     // node:util parseArgs errors carry ERR_PARSE_ARGS_* codes: they are usage errors.
     const code = (e as { code?: string })?.code;
