@@ -47,7 +47,9 @@ function bind(): Bound {
   };
   // Run the compression loop a little so V8 starts optimizing it now, in the background, rather
   // than after the first large input has gone through the baseline tier.
+  // The context must be initialised first: freshly allocated memory may hold anything.
   const warm = k.scratch(MIN_WINDOW);
+  bound.init(ctx);
   for (let i = 0; i < 4; i++) bound.update(ctx, warm, 4096);
   bound.init(ctx);
   return bound;
