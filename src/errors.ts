@@ -38,6 +38,14 @@ export const CODES = {
   ERR_IO: EXIT.io,
   /** A CLI invocation is malformed. */
   ERR_USAGE: EXIT.usage,
+  /** The runtime lacks a feature the operation needs (e.g. zstd in a browser). */
+  ERR_UNSUPPORTED: EXIT.unsupported,
+  /** A file changed (size differs from its entry) while it was being read into a layer. */
+  ERR_FILE_CHANGED: EXIT.io,
+  /** A whiteout name is malformed (`.wh.`, `.wh..`, ...) or a real file uses the `.wh.` prefix. */
+  ERR_INVALID_WHITEOUT: EXIT.invalidInput,
+  /** A compressor failed (the zstd process exited non-zero, ...). */
+  ERR_COMPRESSION: EXIT.io,
 } as const;
 
 export type ErrorCode = keyof typeof CODES;
