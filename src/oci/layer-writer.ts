@@ -76,7 +76,8 @@ export async function writeLayer(options: LayerOptions, sink: LayerSink): Promis
   if (compression !== 'none') checkLevel(compression, options.level);
   const newHash = options.sha256 ?? (await defaultSha256());
   const tarHash = newHash();
-  const blobHash = newHash();
+  // Uncompressed: the blob is the tar, hash it once.
+  const blobHash = compression === 'none' ? undefined : newHash();
   let tarSize = 0;
   let size = 0;
 
@@ -93,7 +94,7 @@ export async function writeLayer(options: LayerOptions, sink: LayerSink): Promis
   const out = toSinkFn(sink);
   try {
     for await (const chunk of blob) {
-      blobHash.update(chunk);
+      blobHash?.update(chunk);
       size += chunk.length;
       await out.write(chunk);
     }
@@ -102,9 +103,10 @@ export async function writeLayer(options: LayerOptions, sink: LayerSink): Promis
     throw e;
   }
   await out.close();
+  const diffID = `sha256:${hex(tarHash.digest())}`;
   return {
-    diffID: `sha256:${hex(tarHash.digest())}`,
-    digest: `sha256:${hex(blobHash.digest())}`,
+    diffID,
+    digest: blobHash ? `sha256:${hex(blobHash.digest())}` : diffID,
     size,
     mediaType: layerMediaType(compression),
     tarSize,
