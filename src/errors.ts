@@ -44,6 +44,14 @@ export const CODES = {
   ERR_MANIFEST_CORRUPT: EXIT.integrity,
   /** A snapshot manifest was written by a format version this build does not read. */
   ERR_MANIFEST_VERSION: EXIT.unsupported,
+  /** The runtime lacks a feature the operation needs (e.g. zstd in a browser). */
+  ERR_UNSUPPORTED: EXIT.unsupported,
+  /** A file changed (size differs from its entry) while it was being read into a layer. */
+  ERR_FILE_CHANGED: EXIT.io,
+  /** A whiteout entry is malformed (`.wh.`, `.wh..`, `.wh...`: nothing to remove). */
+  ERR_INVALID_WHITEOUT: EXIT.invalidInput,
+  /** A compressor failed (the zstd process exited non-zero, ...). */
+  ERR_COMPRESSION: EXIT.io,
 } as const;
 
 export type ErrorCode = keyof typeof CODES;

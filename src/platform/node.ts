@@ -1,6 +1,11 @@
-/** Node platform wiring: node:crypto's SHA-256 (SHA-NI where the CPU has it) as the engine. */
+/**
+ * Node platform wiring: node:crypto's SHA-256 (SHA-NI where the CPU has it) as the engine, and
+ * Node compression (node:zlib gzip levels; zstd through node:zlib or the zstd binary).
+ */
 import { createHash } from 'node:crypto';
 import { setSha256Engine, type Sha256Engine } from '../hash/engines.ts';
+import { setCompressor } from '../oci/compression.ts';
+import { nodeCompress } from './compression-node.ts';
 
 export const nodeSha256Engine: Sha256Engine = {
   name: 'node:crypto',
@@ -18,3 +23,4 @@ export const nodeSha256Engine: Sha256Engine = {
 };
 
 setSha256Engine(nodeSha256Engine);
+setCompressor(nodeCompress);
