@@ -11,6 +11,7 @@
 import type { FsLike } from '../fs/types.ts';
 import { comparePaths, type Entry } from '../tree/entry.ts';
 import { diffEntries, type TreeChange } from '../tree/changes.ts';
+import { mergeChangesKernel } from '../tree/merge-kernel.ts';
 import { joinPath } from '../tree/walk.ts';
 import { blake3FileHasher, type FileHasher } from '../tree/defaults.ts';
 import { openTree, type Tree, type TreeOptions } from './tree-source.ts';
@@ -73,5 +74,6 @@ export async function changes(fs: FsLike, oldSpec: string, newSpec: string, opti
     openTree(fs, newSpec, { exclude: options.exclude }),
   ]);
   const hashed = await settleAmbiguous(fs, oldTree, newTree, options.hash);
-  return { changes: diffEntries(oldTree.entries, newTree.entries), old: oldTree, new: newTree, hashed };
+  // The merge itself runs in the WASM kernel (mergeChanges is its TS reference).
+  return { changes: diffEntries(oldTree.entries, newTree.entries, mergeChangesKernel), old: oldTree, new: newTree, hashed };
 }

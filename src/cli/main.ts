@@ -7,6 +7,7 @@ const HELP = `Usage: layerkit <command> [options]
 Commands:
   snapshot DIR -o FILE   save a tree's snapshot manifest
   changes OLD NEW        list what changed (A|C|D path), like docker diff
+  diff OLD NEW -o LAYER  write the OCI layer that turns OLD into NEW (digest on stdout)
   hash FILE...           BLAKE3 / SHA-256 digests (and chunk lists) of files
 
 Run "layerkit <command> --help" for a command's options. Exit codes: see README.md.
@@ -19,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   hash: async () => (await import('./hash.ts')).hashCommand,
   snapshot: async () => (await import('./snapshot.ts')).snapshotCommand,
   changes: async () => (await import('./changes.ts')).changesCommand,
+  diff: async () => (await import('./diff.ts')).diffCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

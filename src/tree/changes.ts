@@ -24,8 +24,12 @@ export interface TreeChange extends Change {
  * twice. The root ('') and sockets (never written to layers, G9) are ignored on both sides, so a
  * file that became a socket is a delete.
  */
-export function diffEntries(oldEntries: Iterable<Entry>, newEntries: Iterable<Entry>): TreeChange[] {
-  return mergeChanges(toSortedArray(oldEntries, 'old'), toSortedArray(newEntries, 'new'));
+export function diffEntries(
+  oldEntries: Iterable<Entry>,
+  newEntries: Iterable<Entry>,
+  merge: (old: readonly Entry[], cur: readonly Entry[]) => TreeChange[] = mergeChanges,
+): TreeChange[] {
+  return merge(toSortedArray(oldEntries, 'old'), toSortedArray(newEntries, 'new'));
 }
 
 function toSortedArray(entries: Iterable<Entry>, side: string): Entry[] {

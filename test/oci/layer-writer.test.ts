@@ -252,7 +252,7 @@ describe('writeLayer: compression', () => {
 describe('writeLayer: files changing under it', () => {
   function wrapFs(readHook: (n: number, pos: number) => number): FsLike {
     return {
-      lstat: nodeFs.lstat,
+      ...nodeFs,
       async open(p) {
         const fh = await nodeFs.open(p);
         return {
