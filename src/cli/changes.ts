@@ -1,6 +1,6 @@
 /** `layerkit changes OLD NEW`: what changed, like `docker diff` (A|C|D path). */
 import { parseArgs } from 'node:util';
-import { nodeFs } from '../fs/node.ts';
+import { nodeFsSyncReads as nodeFs } from '../fs/node-sync.ts';
 import { changes } from '../api/changes.ts';
 import { out, usageError } from './io.ts';
 import { EXCLUDE_HELP, EXCLUDE_OPTIONS, excludePatterns } from './options.ts';

@@ -1,7 +1,7 @@
 /** `layerkit diff OLD NEW -o layer.tar.gz`: the OCI layer that turns OLD into NEW. */
 import { parseArgs } from 'node:util';
 import { writeFile } from 'node:fs/promises';
-import { nodeFs } from '../fs/node.ts';
+import { nodeFsSyncReads as nodeFs } from '../fs/node-sync.ts';
 import { diff } from '../api/diff.ts';
 import type { Compression } from '../oci/media-types.ts';
 import { log, out, usageError } from './io.ts';

@@ -1,7 +1,7 @@
 /** `layerkit hash FILE...`: BLAKE3 / SHA-256 digests and chunk lists of files. */
 import { parseArgs } from 'node:util';
 import { hashFile } from '../hash/file.ts';
-import { nodeFs } from '../fs/node.ts';
+import { nodeFsSyncReads as nodeFs } from '../fs/node-sync.ts';
 import { out, toHex, usageError } from './io.ts';
 
 export const HASH_HELP = `Usage: layerkit hash [options] FILE...

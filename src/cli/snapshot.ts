@@ -1,6 +1,6 @@
 /** `layerkit snapshot DIR -o FILE`: save a tree's manifest (metadata + BLAKE3 of every file). */
 import { parseArgs } from 'node:util';
-import { nodeFs } from '../fs/node.ts';
+import { nodeFsSyncReads as nodeFs } from '../fs/node-sync.ts';
 import { snapshot } from '../tree/snapshot.ts';
 import { saveManifest, loadManifest } from '../tree/manifest-file.ts';
 import { excludePredicate } from '../api/tree-source.ts';
