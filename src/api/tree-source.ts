@@ -53,24 +53,53 @@ export function excludePredicate(patterns: readonly string[] | undefined): ((pat
   return (path, st) => (st.isDirectory() ? ex.canPrune(path) : ex.excludes(path));
 }
 
-export async function openTree(fs: FsLike, spec: string, options: TreeOptions = {}): Promise<Tree> {
-  let st: FileStat;
-  try {
-    st = await fs.lstat(spec);
-  } catch (e) {
-    throw wrapError(e, `open tree ${spec}`);
+/** Symlinks followed when the path given for a tree is itself a link (as `cd` or `tar -C` would). */
+const MAX_ARG_LINK_HOPS = 40;
+
+/**
+ * Follow symlinks at the path given (only there: links inside the tree are entries, never followed).
+ * Returns the final path and its stat.
+ */
+async function followArgument(fs: FsLike, spec: string): Promise<{ path: string; st: FileStat }> {
+  let path = spec;
+  for (let hops = 0; ; hops++) {
+    let st: FileStat;
+    try {
+      st = await fs.lstat(path);
+    } catch (e) {
+      throw wrapError(e, `open tree ${spec}`);
+    }
+    if (!st.isSymbolicLink()) return { path, st };
+    if (hops === MAX_ARG_LINK_HOPS) {
+      throw new LayerkitError('ERR_INVALID_ARG', `open tree ${spec}: more than ${MAX_ARG_LINK_HOPS} symlinks to follow`, { path: spec });
+    }
+    let target: string;
+    try {
+      target = await fs.readlink(path);
+    } catch (e) {
+      throw wrapError(e, `open tree ${spec}`);
+    }
+    if (target.startsWith('/')) path = target;
+    else {
+      const cut = path.replace(/\/+$/, '').lastIndexOf('/');
+      path = cut < 0 ? target : `${path.slice(0, cut + 1)}${target}`;
+    }
   }
+}
+
+export async function openTree(fs: FsLike, spec: string, options: TreeOptions = {}): Promise<Tree> {
+  const { path, st } = await followArgument(fs, spec);
   if (st.isDirectory()) {
-    const r = await snapshot(fs, spec, {
+    const r = await snapshot(fs, path, {
       exclude: excludePredicate(options.exclude),
       hash: options.hash ? undefined : false,
       previous: options.previous,
     });
-    return { kind: 'dir', spec, root: spec, entries: r.entries, stats: r.stats };
+    return { kind: 'dir', spec, root: path, entries: r.entries, stats: r.stats };
   }
-  if (await isManifestFile(fs, spec, st)) {
+  if (await isManifestFile(fs, path, st)) {
     try {
-      return { kind: 'manifest', spec, entries: await decodeManifest(await readAll(fs, spec)) };
+      return { kind: 'manifest', spec, entries: await decodeManifest(await readAll(fs, path)) };
     } catch (e) {
       throw wrapError(e, `load snapshot ${spec}`);
     }

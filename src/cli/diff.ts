@@ -1,6 +1,6 @@
 /** `layerkit diff OLD NEW -o layer.tar.gz`: the OCI layer that turns OLD into NEW. */
 import { parseArgs } from 'node:util';
-import { writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { nodeFsSyncReads as nodeFs } from '../fs/node-sync.ts';
 import { diff } from '../api/diff.ts';
 import type { Compression } from '../oci/media-types.ts';
@@ -8,7 +8,6 @@ import { log, out, usageError } from './io.ts';
 import { EXCLUDE_HELP, EXCLUDE_OPTIONS, excludePatterns } from './options.ts';
 import { assertOutsideTrees, createAtomicFile } from './output.ts';
 import { Progress } from './progress.ts';
-import { wrapError } from '../errors.ts';
 
 export const DIFF_HELP = `Usage: layerkit diff [options] OLD NEW -o LAYER
 
@@ -79,7 +78,17 @@ export async function diffCommand(argv: string[]): Promise<number> {
 
   const quiet = values.quiet;
   const t0 = performance.now();
-  const file = await createAtomicFile(output);
+  // Both outputs are prepared before any work (an unwritable digest path fails fast) and
+  // committed together at the end: the layer is never left behind without its digest file.
+  const digestTo = values['write-digest-to'];
+  const digestFile = digestTo ? await createAtomicFile(digestTo) : undefined;
+  let file;
+  try {
+    file = await createAtomicFile(output);
+  } catch (e) {
+    await digestFile?.abort();
+    throw e;
+  }
   const progress = new Progress(!quiet && process.stderr.isTTY === true);
   let result;
   try {
@@ -91,18 +100,23 @@ export async function diffCommand(argv: string[]): Promise<number> {
       exclude: await excludePatterns(values),
       onChanges: (c) => { if (!quiet) log(`diff: ${c.length} changes; writing ${compression} layer to ${output}`); },
     });
+    if (digestFile) await digestFile.write(new TextEncoder().encode(result.digest + '\n'));
     await file.commit();
   } catch (e) {
     await file.abort();
+    await digestFile?.abort();
     throw e;
   } finally {
     progress.done();
   }
-  if (values['write-digest-to']) {
+  if (digestFile) {
     try {
-      await writeFile(values['write-digest-to'], result.digest + '\n');
+      await digestFile.commit();
     } catch (e) {
-      throw wrapError(e, `write digest to ${values['write-digest-to']}`);
+      // The layer is in place but its digest file is not: take the layer back so a failed run
+      // leaves nothing that looks complete.
+      await rm(output, { force: true });
+      throw e;
     }
   }
   if (!quiet) {
