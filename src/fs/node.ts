@@ -1,10 +1,8 @@
 /**
  * The FsLike adapter for node:fs (also used by Deno through its node:fs compatibility).
  *
- * Known gap: extended attributes. node:fs has no getxattr/listxattr and reading them needs a
- * native addon, which layerkit does not ship; `xattrs()` therefore returns {} for every path, so
- * snapshots taken through this adapter record no xattrs (security.capability included). A host
- * that needs them can wrap nodeFs and supply its own `xattrs`.
+ * Extended attributes: node:fs has no getxattr/listxattr, so they are read with getfattr, one
+ * process per tree (see xattrs-getfattr.ts); without getfattr no xattrs are read.
  *
  * Metadata calls (lstat, readdir, readlink) run synchronously inside the async methods: each is a
  * microseconds-long syscall, and a round trip through libuv's thread pool costs several times more
@@ -16,6 +14,9 @@ import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { platform } from 'node:os';
 import type { FileHandleLike, FileStat, FileType, WritableFsLike } from './types.ts';
 import { fileStat } from './types.ts';
+import { TreeXattrs } from './xattrs-getfattr.ts';
+
+const treeXattrs = new TreeXattrs();
 
 class NodeFileHandle implements FileHandleLike {
   readonly #fh: import('node:fs/promises').FileHandle;
@@ -84,9 +85,13 @@ export const nodeFs: WritableFsLike = {
   async readlink(path: string): Promise<string> {
     return readlinkSync(path);
   },
-  /** Always {}: node:fs cannot read xattrs without a native addon (see the note at the top). */
-  async xattrs(_path: string): Promise<Record<string, Uint8Array>> {
-    return {};
+  /** Through getfattr (see the note at the top); {} without it. */
+  xattrs(path: string): Promise<Record<string, Uint8Array>> {
+    return treeXattrs.get(path);
+  },
+  /** A whole tree's xattrs are about to be asked for: read them in one getfattr run. */
+  prepareXattrs(root: string): void {
+    treeXattrs.prepare(root);
   },
   /** Write, fsync, close: the bytes are on disk before a following rename makes them visible. */
   async writeFile(path: string, data: Uint8Array): Promise<void> {

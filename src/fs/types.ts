@@ -59,6 +59,11 @@ export interface FsLike {
    * read them omit it (the node adapter returns {}; see src/fs/node.ts), and the walk records none.
    */
   xattrs?(path: string): Promise<Record<string, Uint8Array>>;
+  /**
+   * Optional hint: `xattrs` is about to be asked for every name under `root` (a walk starts).
+   * Adapters for which one call per name is dear read the whole tree at once.
+   */
+  prepareXattrs?(root: string): void;
 }
 
 /** The write side the core needs (atomic saves of manifests: write a temp name, then rename). */

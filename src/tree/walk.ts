@@ -99,6 +99,7 @@ export async function* walk(fs: FsLike, root: string, options: WalkOptions = {})
   let inflight = 0;
 
   const fail = (e: unknown, rel: string) => wrapError(e, `walk ${rel === '' ? '.' : rel}`);
+  fs.prepareXattrs?.(root);
 
   async function entryOf(rel: string, st: FileStat): Promise<Entry> {
     const e: Entry = { path: rel, type: st.type, mode: st.mode, uid: st.uid, gid: st.gid, size: st.type === 'file' ? st.size : 0, mtimeNs: st.mtimeNs };

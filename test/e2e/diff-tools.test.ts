@@ -569,18 +569,31 @@ describe('xattrs: security.capability', () => {
     expect(tool('getcap', [join(xOld, 'bin/ping')])).toBe('');
   });
 
-  // KNOWN GAP (reported): the node:fs adapter cannot read xattrs (src/fs/node.ts: xattrs() returns
-  // {} for every path), so a capability-only change is not a change, and an added file's
-  // security.capability is not in the layer (no SCHILY.xattr.security.capability PAX record).
-  // Expected: `C /bin/ping`, `A /bin/added`, and both files' capability in the layer.
-  // Got: only `A /bin/added`, without the xattr. Flip to `it` once xattrs are read.
-  it.fails('a capability-only change is a change, and capabilities travel in the layer', () => {
+  // xattrs are read through getfattr (src/fs/xattrs-getfattr.ts): a capability-only change is a
+  // change, and both files' security.capability travel as SCHILY.xattr PAX records.
+  it('a capability-only change is a change, and capabilities travel in the layer', () => {
     const got = JSON.parse(ok(cli(['changes', '--json', xOld, xNew])));
     expect(got).toEqual({ added: ['/bin/added'], changed: ['/bin/ping'], deleted: [] });
     const out = join(work, 'xattr.tar');
     ok(cli(['diff', '-q', xOld, xNew, '-o', out]));
     const caps = paxRecords(fs.readFileSync(out)).filter((m) => m.has('SCHILY.xattr.security.capability'));
     expect(caps.length).toBe(2);
+  });
+
+  it('umoci unpacks an image of OLD plus our layer with the capabilities set (getcap)', () => {
+    const img = join(work, 'xattr-img');
+    const layer = join(work, 'xattr-umoci.tar');
+    ok(cli(['diff', '-q', xOld, xNew, '-o', layer]));
+    const oldTar = join(work, 'xattr-old.tar');
+    tool('tar', ['--numeric-owner', '-C', xOld, '-cf', oldTar, '.']);
+    tool('umoci', ['init', '--layout', img]);
+    tool('umoci', ['new', '--image', `${img}:base`]);
+    tool('umoci', ['raw', 'add-layer', '--no-history', '--image', `${img}:base`, '--tag', 'old', oldTar]);
+    tool('umoci', ['raw', 'add-layer', '--no-history', '--image', `${img}:old`, '--tag', 'new', layer]);
+    const out = join(work, 'xattr-unpack');
+    tool('umoci', ['unpack', '--image', `${img}:new`, out]);
+    for (const f of ['bin/ping', 'bin/added']) expect(tool('getcap', [join(out, 'rootfs', f)])).toContain('cap_net_raw=ep');
+    fs.rmSync(out, { recursive: true, force: true });
   });
 });
 
