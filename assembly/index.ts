@@ -4,3 +4,5 @@ export * from './blake3';
 export * from './sha256';
 export * from './cdc';
 export * from './diff';
+export * from './deflate';
+export * from './crc32';

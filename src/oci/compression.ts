@@ -6,6 +6,7 @@
  */
 import { LayerkitError } from '../errors.ts';
 import type { Compression } from './media-types.ts';
+import { gzipStream, GZIP_DEFAULT_LEVEL } from './gzip.ts';
 
 export type CompressFn = (
   source: AsyncIterable<Uint8Array>,
@@ -24,12 +25,16 @@ export function checkLevel(format: Exclude<Compression, 'none'>, level: number |
   }
 }
 
-/** Web Streams implementation: CompressionStream('gzip'); the level is not settable there. */
-export const webCompress: CompressFn = (source, format) => {
-  if (format !== 'gzip' || typeof CompressionStream !== 'function') {
+/**
+ * The platform-neutral compressor: gzip by layerkit's deflate kernel on the calling thread (the
+ * same bytes as every other runtime; CompressionStream's would differ by browser). zstd has no
+ * portable encoder here: ERR_UNSUPPORTED.
+ */
+export const webCompress: CompressFn = (source, format, level) => {
+  if (format !== 'gzip') {
     throw new LayerkitError('ERR_UNSUPPORTED', `${format} compression is not available in this runtime`, { format });
   }
-  return readAll(toReadable(source).pipeThrough(new CompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>));
+  return gzipStream(source, level ?? GZIP_DEFAULT_LEVEL);
 };
 
 let current: CompressFn = webCompress;
@@ -62,32 +67,5 @@ export async function* normalizeGzipHeader(source: AsyncIterable<Uint8Array>): A
     }
     pos += chunk.length;
     yield chunk;
-  }
-}
-
-function toReadable(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
-  const it = source[Symbol.asyncIterator]();
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const r = await it.next();
-      if (r.done) controller.close();
-      else controller.enqueue(r.value);
-    },
-    async cancel(reason) {
-      await it.return?.(reason);
-    },
-  });
-}
-
-async function* readAll(stream: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const reader = stream.getReader();
-  try {
-    for (;;) {
-      const r = await reader.read();
-      if (r.done) return;
-      yield r.value;
-    }
-  } finally {
-    reader.releaseLock();
   }
 }

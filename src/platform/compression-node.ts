@@ -1,5 +1,6 @@
 /**
- * Node compression: node:zlib gzip (with levels); zstd through node:zlib where it exists
+ * Node compression: gzip by layerkit's own deflate kernel (src/oci/gzip.ts) on a worker pool, so
+ * the bytes match every other runtime's; zstd through node:zlib where it exists
  * (Node >= 22.15 / 23.8), else the `zstd` binary (Debian package zstd) as a streaming child
  * process with -T0. Output bytes depend on the zlib/zstd build; the diffID (uncompressed) does not.
  */
@@ -8,11 +9,15 @@ import { Readable, pipeline, type Duplex } from 'node:stream';
 import { spawn } from 'node:child_process';
 import { LayerkitError } from '../errors.ts';
 import type { CompressFn } from '../oci/compression.ts';
+import { gzipStream, GZIP_DEFAULT_LEVEL, type DeflatePool } from '../oci/gzip.ts';
+import { createNodeDeflatePool } from './deflate-pool-node.ts';
+
+let pool: DeflatePool | undefined;
 
 const DEFAULT_ZSTD_LEVEL = 3;
 
 export const nodeCompress: CompressFn = (source, format, level) => {
-  if (format === 'gzip') return viaTransform(source, zlib.createGzip(level === undefined ? {} : { level }));
+  if (format === 'gzip') return gzipStream(source, level ?? GZIP_DEFAULT_LEVEL, (pool ??= createNodeDeflatePool()));
   const z = zlib as unknown as { createZstdCompress?: (o: object) => Duplex; constants: Record<string, number> };
   if (typeof z.createZstdCompress === 'function') {
     const params = { [z.constants.ZSTD_c_compressionLevel]: level ?? DEFAULT_ZSTD_LEVEL };

@@ -241,7 +241,7 @@ describe('writeLayer: compression', () => {
     expect(wrote).toBe(false);
   });
 
-  test('web default: gzip through CompressionStream; zstd unsupported', async () => {
+  test('web default: gzip by the deflate kernel (same bytes as Node); zstd unsupported', async () => {
     const { blob, result } = await layer({ compression: 'gzip', compress: webCompress });
     expect(`sha256:${sha256Hex(runBytes('gzip', ['-dc'], blob))}`).toBe(result.diffID);
     expect(blob[9]).toBe(0xff);
