@@ -73,8 +73,8 @@ class Bytes {
   #pulled = 0;
   #eof = false;
 
-  constructor(source: AsyncIterable<Uint8Array>, max: number) {
-    this.#it = source[Symbol.asyncIterator]();
+  constructor(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, max: number) {
+    this.#it = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : (async function* () { yield* source; })();
     this.#max = max;
   }
 
@@ -261,7 +261,7 @@ export function parsePax(data: Uint8Array, offset: number, into: Extended): void
 }
 
 /** Entries of a tar stream; see the module comment for the contract. */
-export async function* readTar(source: AsyncIterable<Uint8Array>, options: ReadTarOptions = {}): AsyncGenerator<TarEntry> {
+export async function* readTar(source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, options: ReadTarOptions = {}): AsyncGenerator<TarEntry> {
   const limits = resolveLimits(options.limits);
   const src = new Bytes(source, limits.maxBytes);
   let entries = 0;

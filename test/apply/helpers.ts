@@ -113,3 +113,13 @@ export async function makeSite(kind: 'node' | 'memory'): Promise<Site> {
     dispose,
   };
 }
+
+/** Recompute a ustar header's checksum after editing its bytes. */
+export function fixChecksum(h: Uint8Array, at = 0): void {
+  h.fill(0x20, at + 148, at + 156);
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += h[at + i]!;
+  const s = sum.toString(8).padStart(6, '0');
+  for (let i = 0; i < 6; i++) h[at + 148 + i] = s.charCodeAt(i);
+  h[at + 154] = 0;
+}

@@ -10,7 +10,7 @@ import '../../src/platform/node.ts';
 import { applyLayers, INCOMPLETE_MARKER, type LayerSource } from '../../src/oci/apply.ts';
 import { encodeHeader } from '../../src/tar/header.ts';
 import type { ErrorCode } from '../../src/errors.ts';
-import { D, F, L, S, W, layer, makeSite, type Site } from './helpers.ts';
+import { D, F, L, S, W, fixChecksum, layer, makeSite, type Site } from './helpers.ts';
 
 type Expect = { code: ErrorCode } | { contained: (site: Site, list: string[]) => void | Promise<void> };
 
@@ -169,14 +169,6 @@ function rawGnuLongName(name: string): Uint8Array {
   return out;
 }
 
-export function fixChecksum(h: Uint8Array, at = 0): void {
-  h.fill(0x20, at + 148, at + 156);
-  let sum = 0;
-  for (let i = 0; i < 512; i++) sum += h[at + i]!;
-  const s = sum.toString(8).padStart(6, '0');
-  for (let i = 0; i < 6; i++) h[at + 148 + i] = s.charCodeAt(i);
-  h[at + 154] = 0;
-}
 
 for (const kind of ['node', 'memory'] as const) {
   describe(`malicious layers on the ${kind} fs`, () => {
