@@ -4,3 +4,4 @@ export * from './blake3';
 export * from './sha256';
 export * from './cdc';
 export * from './diff';
+export * from './stack';
