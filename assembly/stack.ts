@@ -8,7 +8,8 @@
 //    8 u32 layer index
 //   12 u32 kind: K_FILE (any non-directory), K_DIR, K_WHITEOUT (path = the removed name),
 //              K_OPAQUE (path = the directory, '' for the root)
-// Output: one u8 per record, 1 if it survives.
+// Output: one u8 per record: 1 it survives, 0 it does not, 2 it survives as a whiteout of its
+// path (a non-directory that later layers replaced only with directories).
 //
 // One reverse pass; a hash table (open addressing, caller-owned, `cap` slots, a power of two at
 // least twice the record count) holds, per path, what later records do to it. A record is looked
@@ -103,10 +104,16 @@ export function stack_survivors(recs: usize, count: u32, paths: usize, table: us
     const s = find(table, mask, recs, paths, p, n, h);
     const has = load<u32>(s) != 0;
     const flags = has ? load<u32>(s, 8) : 0;
+    let asWhiteout = false;
     if (!dead && has) {
       if (kind == K_WHITEOUT) dead = (flags & F_WH) != 0;
       else if (kind == K_OPAQUE) dead = (flags & (F_SUBTREE | F_OPQ)) != 0 || load<i32>(s, 12) > layer;
-      else dead = (flags & F_EXACT) != 0 || load<i32>(s, 12) > layer;
+      else {
+        dead = (flags & F_EXACT) != 0 || load<i32>(s, 12) > layer;
+        // A non-directory replaced only by later directories: what it removed from a lower tree
+        // must stay removed, so it survives as a whiteout of its name.
+        asWhiteout = kind == K_FILE && (flags & (F_SUBTREE | F_WH)) == 0 && load<i32>(s, 12) <= layer;
+      }
     }
     if (!has) {
       store<u32>(s, r + 1);
@@ -115,7 +122,7 @@ export function stack_survivors(recs: usize, count: u32, paths: usize, table: us
       store<i32>(s, -1, 12);
       store<i32>(s, -1, 16);
     }
-    if (kind == K_FILE) store<u32>(s, flags | F_EXACT | F_SUBTREE, 8);
+    if (kind == K_FILE) store<u32>(s, flags | F_EXACT | F_SUBTREE | (asWhiteout ? F_WH : 0), 8);
     else if (kind == K_DIR) store<u32>(s, flags | F_EXACT, 8);
     else if (kind == K_WHITEOUT) {
       store<u32>(s, flags | F_WH, 8);
@@ -124,8 +131,8 @@ export function stack_survivors(recs: usize, count: u32, paths: usize, table: us
       store<u32>(s, flags | F_OPQ, 8);
       if (layer > load<i32>(s, 16)) store<i32>(s, layer, 16);
     }
-    store<u8>(out + <usize>r, dead ? 0 : 1);
-    if (!dead) alive++;
+    store<u8>(out + <usize>r, asWhiteout ? 2 : dead ? 0 : 1);
+    if (!dead || asWhiteout) alive++;
   }
   return alive;
 }

@@ -249,7 +249,12 @@ export class MemoryFs implements MutableFsLike {
     if (!node) throw fsError('ENOENT', 'rm', path);
     if (node.type === 'dir' && node.children!.size > 0 && !options.recursive) throw fsError('ENOTEMPTY', 'rm', path);
     dir.children!.delete(name);
-    node.nlink--;
+    // Every name below goes too: hardlinked files elsewhere lose one link each.
+    const unlinkAll = (n: Inode): void => {
+      n.nlink--;
+      if (n.type === 'dir') for (const c of n.children!.values()) unlinkAll(c);
+    };
+    unlinkAll(node);
     dir.mtimeNs = this.#now();
   }
 

@@ -9,6 +9,9 @@
  * - a whiteout dies if a later whiteout removes the same path, or its path dies as above
  *   (kept otherwise, also when a later layer re-creates the name: it must still clear what a
  *   lower tree holds there, and it comes before the re-creation);
+ * - a non-directory replaced only by later directories (no later non-directory or whiteout at
+ *   its name, no ancestor kill) survives as a whiteout of its name (2): on a lower tree it removed
+ *   what stood there, and the directory that replaces it would merge instead;
  * - an opaque marker dies if a later one marks the same directory, or the directory is replaced by
  *   a non-directory or whited out later, or an ancestor kills it as above.
  */
@@ -44,16 +47,23 @@ export function survivorsRef(records: readonly StackRecord[]): Uint8Array {
       }
     }
     let s = seen.get(path);
+    let asWhiteout = false;
     if (!dead && s) {
       if (kind === 'whiteout') dead = s.wh;
       else if (kind === 'opaque') dead = s.subtree || s.opq || s.whMax > layer;
-      else dead = s.exact || s.whMax > layer;
+      else {
+        dead = s.exact || s.whMax > layer;
+        asWhiteout = kind === 'file' && !s.subtree && !s.wh && s.whMax <= layer;
+      }
     }
     if (!s) {
       s = { exact: false, subtree: false, wh: false, opq: false, whMax: -1, opqMax: -1 };
       seen.set(path, s);
     }
-    if (kind === 'file') s.exact = s.subtree = true;
+    if (kind === 'file') {
+      s.exact = s.subtree = true;
+      if (asWhiteout) s.wh = true;
+    }
     else if (kind === 'dir') s.exact = true;
     else if (kind === 'whiteout') {
       s.wh = true;
@@ -62,7 +72,7 @@ export function survivorsRef(records: readonly StackRecord[]): Uint8Array {
       s.opq = true;
       s.opqMax = Math.max(s.opqMax, layer);
     }
-    out[r] = dead ? 0 : 1;
+    out[r] = asWhiteout ? 2 : dead ? 0 : 1;
   }
   return out;
 }
