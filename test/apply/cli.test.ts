@@ -96,3 +96,25 @@ describe('layerkit apply (CLI)', () => {
     expect(spawnSync('getfattr', ['-n', 'user.rootlesscontainers', join(rootfs, 'root')]).status).not.toBe(0);
   });
 });
+
+describe('layerkit flatten (CLI)', () => {
+  test('flatten two GNU-tar-style layers; applying the result equals applying both', async () => {
+    const { D: Dir, W: Wh } = await import('./helpers.ts');
+    const l1 = join(tmp.path, 'f1.tar');
+    const l2 = join(tmp.path, 'f2.tar.gz');
+    writeFileSync(l1, await layer(Dir('d'), F('d/a', 'one'), F('d/b', 'b')));
+    const { gzipSync } = await import('node:zlib');
+    writeFileSync(l2, gzipSync(await layer(Dir('d'), Wh('d/.wh.b'), F('d/a', 'two'))));
+    const outFile = join(tmp.path, 'flat.tar.zst');
+    const r = cli(['flatten', l1, l2, '-o', outFile, '-q']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(cli(['apply', outFile, '--to', join(tmp.path, 'flat-out'), '-q']).status).toBe(0);
+    expect(cli(['apply', l1, l2, '--to', join(tmp.path, 'stack-out'), '-q']).status).toBe(0);
+    const ls = (d: string) => execFileSync('find', ['.', '-printf', '%y %m %p %s\n'], { cwd: d, encoding: 'utf8' }).split('\n').sort();
+    expect(ls(join(tmp.path, 'flat-out'))).toEqual(ls(join(tmp.path, 'stack-out')));
+    expect(readdirSync(join(tmp.path, 'flat-out/d'))).toEqual(['a']);
+    expect(cli(['flatten', '--help']).status).toBe(0);
+    expect(cli(['flatten', l1]).status).toBe(2);
+  });
+});
