@@ -6,3 +6,4 @@ export * from './cdc';
 export * from './diff';
 export * from './deflate';
 export * from './crc32';
+export * from './stack';

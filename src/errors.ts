@@ -52,6 +52,22 @@ export const CODES = {
   ERR_INVALID_WHITEOUT: EXIT.invalidInput,
   /** A compressor failed (the zstd process exited non-zero, ...). */
   ERR_COMPRESSION: EXIT.io,
+  /** A layer is not a valid tar (bad header checksum, malformed number or PAX record) or its compressed stream is corrupt. */
+  ERR_LAYER_CORRUPT: EXIT.integrity,
+  /** A layer ends early: inside a header or a body, or before the end-of-archive blocks. */
+  ERR_LAYER_TRUNCATED: EXIT.integrity,
+  /** A layer's digest (sha256 of the blob) or diffID (sha256 of the tar) differs from the expected one. */
+  ERR_DIGEST_MISMATCH: EXIT.integrity,
+  /** A layer entry's name leaves the target root, or would change the root's type (A2, A3). */
+  ERR_UNSAFE_PATH: EXIT.unsafe,
+  /** A hardlink's target leaves the root, does not exist yet, or is a directory (A10). */
+  ERR_UNSAFE_LINK: EXIT.unsafe,
+  /** A bound on untrusted input was exceeded: decompressed bytes, entries, name or header size (A15). */
+  ERR_LIMIT_EXCEEDED: EXIT.unsafe,
+  /** A layer entry needs a directory where the target holds something else (a file as a parent). */
+  ERR_LAYER_CONFLICT: EXIT.invalidInput,
+  /** The target carries the marker of an apply that did not finish: its contents are not a valid tree. */
+  ERR_TARGET_INCOMPLETE: EXIT.integrity,
 } as const;
 
 export type ErrorCode = keyof typeof CODES;

@@ -24,3 +24,12 @@ export {
 export { saveManifest, loadManifest } from './tree/manifest-file.ts';
 export type { FileHasher, Sha256Factory, Sha256Stream } from './tree/defaults.ts';
 export { LayerkitError, isLayerkitError, exitCodeOf, CODES, EXIT, type ErrorCode } from './errors.ts';
+export type { MutableFsLike, WriteHandleLike } from './fs/types.ts';
+export {
+  applyLayers, INCOMPLETE_MARKER,
+  type LayerSource, type ApplyOptions, type ApplyResult, type AppliedLayer, type ApplyWarning, type ApplyWarningKind,
+} from './oci/apply.ts';
+export { flattenLayers, type FlattenSource, type FlattenOptions, type FlattenResult } from './oci/flatten.ts';
+export { DEFAULT_LIMITS, type TarLimits } from './tar/limits.ts';
+export { readTar, type TarEntry } from './tar/reader.ts';
+export { detectCompression, setDecompressor, type DecompressFn } from './oci/decompress.ts';

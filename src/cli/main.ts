@@ -9,6 +9,8 @@ Commands:
   changes OLD NEW        list what changed (A|C|D path), like docker diff
   diff OLD NEW -o LAYER  write the OCI layer that turns OLD into NEW (digest on stdout)
   hash FILE...           BLAKE3 / SHA-256 digests (and chunk lists) of files
+  apply LAYER... --to DIR   unpack layers (untrusted, whiteouts applied) onto DIR
+  flatten LAYER... -o OUT   one layer equal to applying LAYER... in order
 
 Run "layerkit <command> --help" for a command's options. Exit codes: see README.md.
 `;
@@ -21,6 +23,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   snapshot: async () => (await import('./snapshot.ts')).snapshotCommand,
   changes: async () => (await import('./changes.ts')).changesCommand,
   diff: async () => (await import('./diff.ts')).diffCommand,
+  apply: async () => (await import('./apply.ts')).applyCommand,
+  flatten: async () => (await import('./flatten.ts')).flattenCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

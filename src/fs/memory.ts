@@ -7,7 +7,7 @@
  * Paths are '/'-separated; relative paths are taken from the root. Errors look like node's
  * (`code` 'ENOENT', 'ENOTDIR', 'EEXIST', 'EISDIR', 'ENOTEMPTY', 'ELOOP', 'EINVAL').
  */
-import type { FileHandleLike, FileStat, FileType, WritableFsLike } from './types.ts';
+import type { FileHandleLike, FileStat, FileType, MutableFsLike, WriteHandleLike } from './types.ts';
 import { fileStat } from './types.ts';
 
 interface Inode {
@@ -34,6 +34,11 @@ export interface MemoryFsOptions {
   /** Owner of new files (default 0:0). */
   uid?: number;
   gid?: number;
+  /**
+   * false: behave like an unprivileged process (tests of rootless apply): lchown to any owner but
+   * uid:gid, char/block devices and trusted.* / security.* xattrs fail with EPERM. Default true.
+   */
+  privileged?: boolean;
 }
 
 const MAX_SYMLINK_HOPS = 40;
@@ -47,6 +52,7 @@ function fsError(code: string, syscall: string, path: string): Error {
     ENOTEMPTY: 'directory not empty',
     ELOOP: 'too many symbolic links encountered',
     EINVAL: 'invalid argument',
+    EPERM: 'operation not permitted',
   };
   return Object.assign(new Error(`${code}: ${text[code] ?? code}, ${syscall} '${path}'`), { code, syscall, path });
 }
@@ -71,11 +77,12 @@ class MemoryFileHandle implements FileHandleLike {
   }
 }
 
-export class MemoryFs implements WritableFsLike {
+export class MemoryFs implements MutableFsLike {
   readonly #dev: bigint;
   readonly #now: () => bigint;
   readonly #uid: number;
   readonly #gid: number;
+  readonly #privileged: boolean;
   #nextIno = 1;
   #lastNow = 0n;
   readonly #root: Inode;
@@ -84,6 +91,7 @@ export class MemoryFs implements WritableFsLike {
     this.#dev = BigInt(options.dev ?? 1);
     this.#uid = options.uid ?? 0;
     this.#gid = options.gid ?? 0;
+    this.#privileged = options.privileged ?? true;
     this.#now = options.now ?? (() => {
       const t = BigInt(Date.now()) * 1_000_000n;
       this.#lastNow = t > this.#lastNow ? t : this.#lastNow + 1n;
@@ -241,7 +249,12 @@ export class MemoryFs implements WritableFsLike {
     if (!node) throw fsError('ENOENT', 'rm', path);
     if (node.type === 'dir' && node.children!.size > 0 && !options.recursive) throw fsError('ENOTEMPTY', 'rm', path);
     dir.children!.delete(name);
-    node.nlink--;
+    // Every name below goes too: hardlinked files elsewhere lose one link each.
+    const unlinkAll = (n: Inode): void => {
+      n.nlink--;
+      if (n.type === 'dir') for (const c of n.children!.values()) unlinkAll(c);
+    };
+    unlinkAll(node);
     dir.mtimeNs = this.#now();
   }
 
@@ -279,6 +292,7 @@ export class MemoryFs implements WritableFsLike {
 
   /** Create a device, fifo or socket record. */
   async mknod(path: string, type: 'char' | 'block' | 'fifo' | 'socket', options: { mode?: number; major?: number; minor?: number } = {}): Promise<void> {
+    if (!this.#privileged && (type === 'char' || type === 'block')) throw fsError('EPERM', 'mknod', path);
     const node = this.#inode(type, options.mode ?? 0o644);
     node.devmajor = options.major ?? 0;
     node.devminor = options.minor ?? 0;
@@ -297,6 +311,7 @@ export class MemoryFs implements WritableFsLike {
 
   async lchown(path: string, uid: number, gid: number): Promise<void> {
     const n = this.#lookup(path, false, 'lchown');
+    if (!this.#privileged && (uid !== this.#uid || gid !== this.#gid)) throw fsError('EPERM', 'lchown', path);
     n.uid = uid;
     n.gid = gid;
   }
@@ -311,6 +326,39 @@ export class MemoryFs implements WritableFsLike {
   }
 
   async setXattr(path: string, name: string, value: Uint8Array): Promise<void> {
+    if (!this.#privileged && !name.startsWith('user.')) throw Object.assign(fsError('EPERM', 'lsetxattr', path), { attr: name });
     this.#lookup(path, false, 'lsetxattr').xattrs.set(name, value.slice());
+  }
+
+  async setXattrs(path: string, xattrs: Record<string, Uint8Array>): Promise<void> {
+    for (const [k, v] of Object.entries(xattrs)) await this.setXattr(path, k, v);
+  }
+
+  /** A new empty file (EEXIST if the name exists, whatever it is); the handle appends. */
+  async createFile(path: string, mode: number): Promise<WriteHandleLike> {
+    const node = this.#inode('file', mode);
+    this.#add(path, 'open', node);
+    let buf = new Uint8Array(0);
+    let len = 0;
+    let closed = false;
+    return {
+      write: async (data: Uint8Array) => {
+        if (closed) throw fsError('EBADF', 'write', path);
+        if (len + data.length > buf.length) {
+          const next = new Uint8Array(Math.max(len + data.length, buf.length * 2, 64));
+          next.set(buf.subarray(0, len));
+          buf = next;
+        }
+        buf.set(data, len);
+        len += data.length;
+        node.data = buf.subarray(0, len);
+        node.mtimeNs = this.#now();
+      },
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        node.data = buf.slice(0, len);
+      },
+    };
   }
 }

@@ -10,9 +10,10 @@
  * File contents are still read asynchronously, so large reads never block the event loop.
  */
 import { open, rename, unlink } from 'node:fs/promises';
-import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { chmodSync, constants, linkSync, lchownSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { platform } from 'node:os';
-import type { FileHandleLike, FileStat, FileType, WritableFsLike } from './types.ts';
+import type { FileHandleLike, FileStat, FileType, MutableFsLike, WriteHandleLike } from './types.ts';
 import { fileStat } from './types.ts';
 import { TreeXattrs } from './xattrs-getfattr.ts';
 
@@ -74,7 +75,23 @@ async function nodeLstat(path: string): Promise<FileStat> {
   });
 }
 
-export const nodeFs: WritableFsLike = {
+/** Run a small tool (mknod, setfattr); its failure becomes a node-style error with a code. */
+function tool(cmd: string, args: string[], path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { encoding: 'utf8' }, (err, _stdout, stderr) => {
+      if (!err) return resolve();
+      const text = String(stderr || err.message);
+      const code = (err as { code?: unknown }).code === 'ENOENT' ? 'ENOTSUP'
+        : /not supported/i.test(text) ? 'ENOTSUP'
+          : /not permitted|permission denied/i.test(text) ? 'EPERM'
+            : /exists/i.test(text) ? 'EEXIST'
+              : /no such file/i.test(text) ? 'ENOENT' : 'EIO';
+      reject(Object.assign(new Error(`${code}: ${cmd} ${path}: ${text.trim()}`), { code, path, syscall: cmd }));
+    });
+  });
+}
+
+export const nodeFs: MutableFsLike = {
   async open(path: string): Promise<FileHandleLike> {
     return new NodeFileHandle(await open(path, 'r'));
   },
@@ -108,5 +125,61 @@ export const nodeFs: WritableFsLike = {
   },
   unlink(path: string): Promise<void> {
     return unlink(path);
+  },
+
+  // ---- MutableFsLike (the layer applier); metadata calls synchronous as above ----
+
+  async mkdir(path: string, options: { mode?: number } = {}): Promise<void> {
+    mkdirSync(path, { mode: options.mode ?? 0o755 });
+  },
+  /** O_EXCL|O_NOFOLLOW: never opens an existing name, symlink or not. Not fsynced (like tar, umoci). */
+  async createFile(path: string, mode: number): Promise<WriteHandleLike> {
+    const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+    return {
+      async write(data: Uint8Array): Promise<void> {
+        let off = 0;
+        while (off < data.length) off += (await fh.write(data, off, data.length - off)).bytesWritten;
+      },
+      close: () => fh.close(),
+    };
+  },
+  async symlink(target: string, path: string): Promise<void> {
+    symlinkSync(target, path);
+  },
+  /** link(2) without AT_SYMLINK_FOLLOW: a symlink `existing` gets a second name, not its target. */
+  async link(existing: string, path: string): Promise<void> {
+    linkSync(existing, path);
+  },
+  /** node:fs has no mknod: coreutils mknod(1) (devices need CAP_MKNOD: EPERM otherwise). */
+  async mknod(path: string, type: 'char' | 'block' | 'fifo', options: { mode: number; major?: number; minor?: number }): Promise<void> {
+    const mode = (options.mode & 0o7777).toString(8);
+    const args = type === 'fifo' ? ['-m', mode, '--', path, 'p'] : ['-m', mode, '--', path, type === 'char' ? 'c' : 'b', String(options.major ?? 0), String(options.minor ?? 0)];
+    await tool('mknod', args, path);
+  },
+  async lchown(path: string, uid: number, gid: number): Promise<void> {
+    lchownSync(path, uid, gid);
+  },
+  async chmod(path: string, mode: number): Promise<void> {
+    chmodSync(path, mode & 0o7777);
+  },
+  async lutimes(path: string, mtimeNs: bigint): Promise<void> {
+    const s = Number(mtimeNs / 1_000_000_000n) + Number(mtimeNs % 1_000_000_000n) / 1e9;
+    lutimesSync(path, s, s);
+  },
+  async rm(path: string, options: { recursive: true }): Promise<void> {
+    rmSync(path, { recursive: options.recursive, force: false });
+  },
+  /**
+   * setfattr(1) (Debian package attr), one call per attribute: node:fs cannot set xattrs. Fails
+   * with ENOTSUP when the filesystem or the tool is missing, EPERM without the privilege.
+   */
+  async setXattrs(path: string, xattrs: Record<string, Uint8Array>): Promise<void> {
+    for (const [name, value] of Object.entries(xattrs)) {
+      try {
+        await tool('setfattr', ['-h', '-n', name, '-v', `0s${Buffer.from(value).toString('base64')}`, '--', path], path);
+      } catch (e) {
+        throw Object.assign(e as Error, { attr: name });
+      }
+    }
   },
 };

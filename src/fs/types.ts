@@ -85,3 +85,38 @@ export function fileStat(fields: Omit<FileStat, 'isFile' | 'isDirectory' | 'isSy
     isSymbolicLink: () => fields.type === 'symlink',
   };
 }
+
+/** A file opened for writing by MutableFsLike.createFile: bytes are appended in order. */
+export interface WriteHandleLike {
+  write(data: Uint8Array): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The mutating side the layer applier needs. Every method acts on the last component itself and
+ * never follows a final symlink (the applier resolves parents itself, see src/oci/safe-path.ts);
+ * errors are node-style objects with a string `code` (EEXIST, ENOENT, EPERM, ENOTSUP, ...).
+ */
+export interface MutableFsLike extends WritableFsLike {
+  /** Create one directory (not recursive); EEXIST if the name exists. */
+  mkdir(path: string, options?: { mode?: number }): Promise<void>;
+  /** Create a new regular file (O_CREAT|O_EXCL|O_NOFOLLOW) and open it for writing. */
+  createFile(path: string, mode: number): Promise<WriteHandleLike>;
+  symlink(target: string, path: string): Promise<void>;
+  /** A new name for `existing`, which is not followed if it is a symlink (link(2) on Linux). */
+  link(existing: string, path: string): Promise<void>;
+  /** A device node or fifo; EPERM where the process may not create devices. */
+  mknod(path: string, type: 'char' | 'block' | 'fifo', options: { mode: number; major?: number; minor?: number }): Promise<void>;
+  lchown(path: string, uid: number, gid: number): Promise<void>;
+  /** chmod of a name the caller knows is not a symlink. */
+  chmod(path: string, mode: number): Promise<void>;
+  /** Set the modification (and access) time of the name itself, ns since the epoch. */
+  lutimes(path: string, mtimeNs: bigint): Promise<void>;
+  /** Remove a name; directories with everything below them. A final symlink is removed, not followed. */
+  rm(path: string, options: { recursive: true }): Promise<void>;
+  /**
+   * Set extended attributes on a name (not following a final symlink). Optional; may reject with
+   * ENOTSUP/EPERM per attribute (the error's `attr` names it) — callers tolerate that (A11).
+   */
+  setXattrs?(path: string, xattrs: Record<string, Uint8Array>): Promise<void>;
+}

@@ -74,6 +74,20 @@ const DEFAULT_READ = 1024 * 1024;
 export async function writeLayer(options: LayerOptions, sink: LayerSink): Promise<LayerResult> {
   const compression = options.compression ?? 'none';
   if (compression !== 'none') checkLevel(compression, options.level);
+  return writeTarBlob(layerTar(options), options, sink);
+}
+
+/**
+ * Any tar stream -> blob: diffID (tar) and digest (blob) computed while streaming, compressed as
+ * asked, written to `sink` (shared by writeLayer and flatten).
+ */
+export async function writeTarBlob(
+  tarStream: AsyncIterable<Uint8Array>,
+  options: Pick<LayerOptions, 'compression' | 'level' | 'compress' | 'sha256'>,
+  sink: LayerSink,
+): Promise<LayerResult> {
+  const compression = options.compression ?? 'none';
+  if (compression !== 'none') checkLevel(compression, options.level);
   const newHash = options.sha256 ?? (await defaultSha256());
   const tarHash = newHash();
   // Uncompressed: the blob is the tar, hash it once.
@@ -81,7 +95,7 @@ export async function writeLayer(options: LayerOptions, sink: LayerSink): Promis
   let tarSize = 0;
   let size = 0;
 
-  const tar = tap(layerTar(options), (chunk) => {
+  const tar = tap(tarStream, (chunk) => {
     tarHash.update(chunk);
     tarSize += chunk.length;
   });
