@@ -204,7 +204,7 @@ export class OciLayout {
     return {
       descriptor: d, mediaType: d.mediaType, digest: d.digest, size: d.size, compression, diffID, chainID,
       blob: () => blobs.read(d),
-      tar: () => verifyDiffID(decompress(blobs.read(d), compression, fn ?? decompressor()), diffID, d.digest, create),
+      tar: () => explainDecompressError(verifyDiffID(decompress(blobs.read(d), compression, fn ?? decompressor()), diffID, d.digest, create), blobs, d),
     };
   }
 
@@ -345,6 +345,26 @@ async function* verifyDiffID(source: AsyncIterable<Uint8Array>, diffID: string, 
     throw new LayerkitError('ERR_DIFFID_MISMATCH', `layer ${digest}: its uncompressed tar hashes to ${got}, the config says ${diffID}`, { digest, diffID, actual: got });
   }
   if (held) yield held;
+}
+
+/**
+ * A damaged compressed blob usually breaks the decompressor before the digest check at its end
+ * is reached. Then the blob is read once more, whole, to say what is wrong: ERR_DIGEST_MISMATCH
+ * when its bytes are not the ones the digest names (else the decompressor's own error stands).
+ */
+async function* explainDecompressError(source: AsyncIterable<Uint8Array>, blobs: BlobStore, d: Descriptor): AsyncGenerator<Uint8Array> {
+  try {
+    yield* source;
+  } catch (e) {
+    if (e instanceof LayerkitError && e.code === 'ERR_COMPRESSION') {
+      try {
+        for await (const _ of blobs.read(d)) { /* hash only */ }
+      } catch (verify) {
+        if (verify instanceof LayerkitError && verify.code === 'ERR_DIGEST_MISMATCH') throw verify;
+      }
+    }
+    throw e;
+  }
 }
 
 /** The first `n` bytes (fewer at the end of the stream) and a stream of everything. */
