@@ -24,3 +24,18 @@ export {
 export { saveManifest, loadManifest } from './tree/manifest-file.ts';
 export type { FileHasher, Sha256Factory, Sha256Stream } from './tree/defaults.ts';
 export { LayerkitError, isLayerkitError, exitCodeOf, CODES, EXIT, type ErrorCode } from './errors.ts';
+export type { StoreFsLike, WritableFileLike } from './fs/store-types.ts';
+export { memoryStoreFs } from './fs/memory-store.ts';
+export {
+  OciLayout, type ImageLayer, type ResolvedImage, type ImageListing, type AddLayerInput, type AddLayerOptions,
+} from './oci/layout/layout.ts';
+export { BlobStore } from './oci/layout/blobs.ts';
+export type { Descriptor, Platform } from './oci/layout/descriptor.ts';
+export { REF_NAME } from './oci/layout/index-file.ts';
+export { chainIDs } from './oci/chain-id.ts';
+export { dockerArchive, type DockerArchiveOptions } from './oci/docker-archive.ts';
+export {
+  initImageLayout, addLayerBlob, addLayerFromDiff, listImages, inspectImage, exportDockerArchive,
+  type ImageSummary, type ImageDetails, type AddedLayer,
+} from './api/image.ts';
+export { setDecompressor, decompressor, type DecompressFn } from './oci/decompression.ts';
