@@ -243,7 +243,7 @@ export class OciLayout {
           startLen += n;
           if (startLen === 512) checkTarStart(start, name);
         }
-        diffHash.update(c);
+        if (compression !== 'none') diffHash.update(c); // uncompressed: the diffID is the digest
       }
       if (startLen < 512) checkTarStart(start.subarray(0, startLen), name);
       if (!sourceDone) throw new LayerkitError('ERR_COMPRESSION', `${name}: data after the end of the ${compression} stream`, { compression });
@@ -252,7 +252,7 @@ export class OciLayout {
       throw e;
     }
     const { digest, size } = await w.commit();
-    const diffID = `sha256:${hex(diffHash.digest())}`;
+    const diffID = compression === 'none' ? digest : `sha256:${hex(diffHash.digest())}`;
     return { mediaType: options.mediaType ?? layerMediaType(compression), digest, size, diffID };
   }
 
