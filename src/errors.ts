@@ -56,7 +56,11 @@ export const CODES = {
   ERR_LAYER_CORRUPT: EXIT.integrity,
   /** A layer ends early: inside a header or a body, or before the end-of-archive blocks. */
   ERR_LAYER_TRUNCATED: EXIT.integrity,
-  /** A layer's digest (sha256 of the blob) or diffID (sha256 of the tar) differs from the expected one. */
+  /**
+   * Bytes do not hash to the digest that names them: a layer's digest (sha256 of the blob) or
+   * diffID (sha256 of the tar) when applying, a blob of an image layout (or its size differs from
+   * its descriptor's).
+   */
   ERR_DIGEST_MISMATCH: EXIT.integrity,
   /** A layer entry's name leaves the target root, or would change the root's type (A2, A3). */
   ERR_UNSAFE_PATH: EXIT.unsafe,
@@ -68,6 +72,26 @@ export const CODES = {
   ERR_LAYER_CONFLICT: EXIT.invalidInput,
   /** The target carries the marker of an apply that did not finish: its contents are not a valid tree. */
   ERR_TARGET_INCOMPLETE: EXIT.integrity,
+  /** A media type layerkit does not know (a layer, manifest or config descriptor, or --media-type). */
+  ERR_UNKNOWN_MEDIA_TYPE: EXIT.unsupported,
+  /** A digest string is malformed (not `<algorithm>:<hex>` with the algorithm's length). */
+  ERR_INVALID_DIGEST: EXIT.invalidInput,
+  /** A layer's uncompressed tar does not hash to the diffID its image config lists. */
+  ERR_DIFFID_MISMATCH: EXIT.integrity,
+  /** A descriptor (index, manifest, config or layer) names a blob the layout does not hold. */
+  ERR_BLOB_MISSING: EXIT.integrity,
+  /** A directory is not an OCI image layout (no oci-layout file, an unknown version, no index.json). */
+  ERR_NOT_A_LAYOUT: EXIT.invalidInput,
+  /** `image init` on a directory that already holds an image layout (or other files). */
+  ERR_LAYOUT_EXISTS: EXIT.invalidInput,
+  /** An index, manifest or config document is malformed (bad JSON, missing or wrong fields, too large). */
+  ERR_IMAGE_CORRUPT: EXIT.integrity,
+  /** No image in the layout carries the requested tag (org.opencontainers.image.ref.name). */
+  ERR_TAG_NOT_FOUND: EXIT.invalidInput,
+  /** A tag does not match the ref.name grammar of the image-layout spec. */
+  ERR_INVALID_TAG: EXIT.invalidInput,
+  /** Several images (or platforms) match and none was named: give a tag (or a platform). */
+  ERR_AMBIGUOUS_IMAGE: EXIT.invalidInput,
 } as const;
 
 export type ErrorCode = keyof typeof CODES;

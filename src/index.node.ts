@@ -2,4 +2,5 @@
 import './platform/node.ts';
 export * from './index.ts';
 export { nodeFs } from './fs/node.ts';
+export { nodeStoreFs } from './fs/node-store.ts';
 export { nodeSha256Engine } from './platform/node.ts';

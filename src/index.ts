@@ -32,4 +32,18 @@ export {
 export { flattenLayers, type FlattenSource, type FlattenOptions, type FlattenResult } from './oci/flatten.ts';
 export { DEFAULT_LIMITS, type TarLimits } from './tar/limits.ts';
 export { readTar, type TarEntry } from './tar/reader.ts';
-export { detectCompression, setDecompressor, type DecompressFn } from './oci/decompress.ts';
+export { detectCompression, setDecompressor, decompressor, decompress, type DecompressFn } from './oci/decompress.ts';
+export type { StoreFsLike, WritableFileLike } from './fs/store-types.ts';
+export { memoryStoreFs } from './fs/memory-store.ts';
+export {
+  OciLayout, type ImageLayer, type ResolvedImage, type ImageListing, type AddLayerInput, type AddLayerOptions,
+} from './oci/layout/layout.ts';
+export { BlobStore } from './oci/layout/blobs.ts';
+export type { Descriptor, Platform } from './oci/layout/descriptor.ts';
+export { REF_NAME } from './oci/layout/index-file.ts';
+export { chainIDs } from './oci/chain-id.ts';
+export { dockerArchive, type DockerArchiveOptions } from './oci/docker-archive.ts';
+export {
+  initImageLayout, addLayerBlob, addLayerFromDiff, listImages, inspectImage, exportDockerArchive,
+  type ImageSummary, type ImageDetails, type AddedLayer,
+} from './api/image.ts';

@@ -11,6 +11,8 @@ Commands:
   hash FILE...           BLAKE3 / SHA-256 digests (and chunk lists) of files
   apply LAYER... --to DIR   unpack layers (untrusted, whiteouts applied) onto DIR
   flatten LAYER... -o OUT   one layer equal to applying LAYER... in order
+  image init|add-layer|ls|inspect|export
+                         OCI image layouts: build images from layers, export docker-archive
 
 Run "layerkit <command> --help" for a command's options. Exit codes: see README.md.
 `;
@@ -25,6 +27,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   diff: async () => (await import('./diff.ts')).diffCommand,
   apply: async () => (await import('./apply.ts')).applyCommand,
   flatten: async () => (await import('./flatten.ts')).flattenCommand,
+  image: async () => (await import('./image.ts')).imageCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -139,3 +139,8 @@ export async function decompressLayer(
   if (compression === 'none') return { compression, tar: blob() };
   return { compression, tar: (options.decompress ?? current)(blob(), compression) };
 }
+
+/** `source` uncompressed: passed through for 'none', else through the port. */
+export function decompress(source: AsyncIterable<Uint8Array>, format: Compression, fn: DecompressFn = current): AsyncIterable<Uint8Array> {
+  return format === 'none' ? source : fn(source, format);
+}
