@@ -9,6 +9,8 @@ Commands:
   changes OLD NEW        list what changed (A|C|D path), like docker diff
   diff OLD NEW -o LAYER  write the OCI layer that turns OLD into NEW (digest on stdout)
   hash FILE...           BLAKE3 / SHA-256 digests (and chunk lists) of files
+  snapshots CMD ...      containerd-style snapshots in a store: prepare, view, commit, rm, info, ls, usage
+  store CMD              the snapshot store itself: init, check (fsck), ls, usage
 
 Run "layerkit <command> --help" for a command's options. Exit codes: see README.md.
 `;
@@ -21,6 +23,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   snapshot: async () => (await import('./snapshot.ts')).snapshotCommand,
   changes: async () => (await import('./changes.ts')).changesCommand,
   diff: async () => (await import('./diff.ts')).diffCommand,
+  snapshots: async () => (await import('./snapshots.ts')).snapshotsCommand,
+  store: async () => (await import('./snapshots.ts')).storeCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
