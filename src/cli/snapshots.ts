@@ -209,7 +209,7 @@ export async function storeCommand(argv: string[]): Promise<number> {
         for (const s of u.snapshots) out(pad(s.key, 30) + pad(s.kind, 11) + pad(s.materialize, 10) + pad(String(s.usage.size), 14) + s.usage.inodes);
         out(`trees on disk (each inode once): ${u.trees.size} bytes, ${u.trees.inodes} inodes`);
         out(`the same trees as full copies:   ${u.copies.size} bytes, ${u.copies.inodes} inodes`);
-        out(`layer blobs:                     ${u.blobs.size} bytes, ${u.blobs.inodes} files`);
+        out(`layer blobs:                     ${u.blobs.size} bytes, ${u.blobs.inodes - 1} blobs`);
       }
       return 0;
     }

@@ -34,7 +34,9 @@ function procStart(pid: number): string | undefined {
   }
 }
 
-const HOST = hostname();
+/** Asked on first use: importing this module needs no permission (Deno asks --allow-sys for it). */
+let host: string | undefined;
+const HOST = (): string => (host ??= hostname());
 
 function run(cmd: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -175,10 +177,10 @@ export const nodeStorePort: StorePort = {
   },
   self(): LockOwner {
     const start = procStart(process.pid);
-    return { pid: process.pid, host: HOST, ...(start ? { start } : {}) };
+    return { pid: process.pid, host: HOST(), ...(start ? { start } : {}) };
   },
   alive(owner) {
-    if (owner.host !== HOST) return true;
+    if (owner.host !== HOST()) return true;
     try {
       process.kill(owner.pid, 0);
     } catch (e) {

@@ -420,6 +420,7 @@ export interface StoreUsage {
   trees: Usage;
   /** Apparent size of all trees: what they would take as independent full copies. */
   copies: Usage;
+  /** blobs/sha256 (its directory counted too: inodes - 1 blobs). */
   blobs: Usage;
 }
 
