@@ -92,6 +92,26 @@ export const CODES = {
   ERR_INVALID_TAG: EXIT.invalidInput,
   /** Several images (or platforms) match and none was named: give a tag (or a platform). */
   ERR_AMBIGUOUS_IMAGE: EXIT.invalidInput,
+  /** A snapshot key names no snapshot in the store. */
+  ERR_SNAPSHOT_NOT_FOUND: EXIT.invalidInput,
+  /** A snapshot key is taken already (keys are unique across active, view and committed). */
+  ERR_SNAPSHOT_EXISTS: EXIT.invalidInput,
+  /** The snapshot is of the wrong kind for the operation (commit a view, a parent that is not committed, ...). */
+  ERR_SNAPSHOT_KIND: EXIT.invalidInput,
+  /** A write into a view or a committed snapshot: only active snapshots can be written. */
+  ERR_SNAPSHOT_READONLY: EXIT.invalidInput,
+  /** A snapshot cannot be removed while snapshots are based on it (remove the children first). */
+  ERR_SNAPSHOT_HAS_CHILDREN: EXIT.invalidInput,
+  /** A path given to a snapshot writer leaves the snapshot (`..`, absolute) or goes through a symlink. */
+  ERR_SNAPSHOT_PATH: EXIT.unsafe,
+  /** The directory is not a layerkit snapshot store (and is not empty, so none is created there). */
+  ERR_NOT_A_STORE: EXIT.invalidInput,
+  /** Another live process holds the store's lock and did not release it in time. */
+  ERR_STORE_LOCKED: EXIT.io,
+  /** The store's metadata or blobs are damaged or contradict each other (see `layerkit store check`). */
+  ERR_STORE_CORRUPT: EXIT.integrity,
+  /** The store was written by a format version this build does not read. */
+  ERR_STORE_VERSION: EXIT.unsupported,
 } as const;
 
 export type ErrorCode = keyof typeof CODES;

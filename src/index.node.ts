@@ -4,3 +4,8 @@ export * from './index.ts';
 export { nodeFs } from './fs/node.ts';
 export { nodeStoreFs } from './fs/node-store.ts';
 export { nodeSha256Engine } from './platform/node.ts';
+export { openStore, nodeStorePort, sha256File } from './platform/store-node.ts';
+export { openWriter, type SnapshotWriter } from './platform/snapshot-writer.ts';
+export { SnapshotStore, type OpenStoreOptions, type StoreUsage } from './snapshot/store.ts';
+export { checkStore, type CheckReport, type Issue } from './snapshot/check.ts';
+export type { Kind, Materialize, Mount, SnapshotInfo, Usage, BlobRef } from './snapshot/types.ts';

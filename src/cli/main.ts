@@ -13,6 +13,8 @@ Commands:
   flatten LAYER... -o OUT   one layer equal to applying LAYER... in order
   image init|add-layer|ls|inspect|export
                          OCI image layouts: build images from layers, export docker-archive
+  snapshots CMD ...      containerd-style snapshots in a store: prepare, view, commit, rm, info, ls, usage
+  store CMD              the snapshot store itself: init, check (fsck), ls, usage
 
 Run "layerkit <command> --help" for a command's options. Exit codes: see README.md.
 `;
@@ -28,6 +30,8 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   apply: async () => (await import('./apply.ts')).applyCommand,
   flatten: async () => (await import('./flatten.ts')).flattenCommand,
   image: async () => (await import('./image.ts')).imageCommand,
+  snapshots: async () => (await import('./snapshots.ts')).snapshotsCommand,
+  store: async () => (await import('./snapshots.ts')).storeCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
