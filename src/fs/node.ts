@@ -14,7 +14,7 @@
 import { open, rename, unlink } from 'node:fs/promises';
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { platform } from 'node:os';
-import type { FileHandleLike, FileStat, FileType, WritableFsLike } from './types.ts';
+import type { FileHandleLike, FileStat, FileType, WritableFsLike, WriteHandleLike } from './types.ts';
 import { fileStat } from './types.ts';
 
 class NodeFileHandle implements FileHandleLike {
@@ -97,6 +97,26 @@ export const nodeFs: WritableFsLike = {
     } finally {
       await fh.close();
     }
+  },
+  /** Written in order; close() fsyncs before closing, like writeFile. */
+  async createFile(path: string): Promise<WriteHandleLike> {
+    const fh = await open(path, 'w', 0o644);
+    return {
+      async write(data: Uint8Array): Promise<void> {
+        let off = 0;
+        while (off < data.length) off += (await fh.write(data, off, data.length - off)).bytesWritten;
+      },
+      async close(): Promise<void> {
+        try {
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+      },
+      async abort(): Promise<void> {
+        await fh.close().catch(() => {});
+      },
+    };
   },
   rename(from: string, to: string): Promise<void> {
     return rename(from, to);

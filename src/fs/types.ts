@@ -61,8 +61,23 @@ export interface FsLike {
   xattrs?(path: string): Promise<Record<string, Uint8Array>>;
 }
 
+/** A file open for writing in order (see WritableFsLike.createFile). */
+export interface WriteHandleLike {
+  /** Append all of `data`. */
+  write(data: Uint8Array): Promise<void>;
+  /** Make the bytes durable where the adapter can tell, then close. */
+  close(): Promise<void>;
+  /** Close without caring about the bytes (after a failure). */
+  abort(): Promise<void>;
+}
+
 /** The write side the core needs (atomic saves of manifests: write a temp name, then rename). */
 export interface WritableFsLike extends FsLike {
+  /**
+   * Optional: create (or truncate) a file to be written in pieces, so large saves stream instead of
+   * being assembled in memory. Without it the core builds the bytes and calls writeFile.
+   */
+  createFile?(path: string): Promise<WriteHandleLike>;
   /** Create or replace a file with `data`; resolves once the bytes are durable where the adapter can tell. */
   writeFile(path: string, data: Uint8Array): Promise<void>;
   /** Rename atomically, replacing an existing file at `to`. */
