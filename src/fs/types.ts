@@ -86,12 +86,46 @@ export interface WritableFsLike extends FsLike {
   unlink(path: string): Promise<void>;
 }
 
+type StatFields = Omit<FileStat, 'isFile' | 'isDirectory' | 'isSymbolicLink'>;
+
+/** A FileStat whose predicates live on the prototype (one object per stat, no closures). */
+class FileStatRecord implements FileStat {
+  type: FileType;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtimeNs: bigint;
+  ino: bigint;
+  dev: bigint;
+  nlink: number;
+  devmajor: number;
+  devminor: number;
+  constructor(f: StatFields) {
+    this.type = f.type;
+    this.mode = f.mode;
+    this.uid = f.uid;
+    this.gid = f.gid;
+    this.size = f.size;
+    this.mtimeNs = f.mtimeNs;
+    this.ino = f.ino;
+    this.dev = f.dev;
+    this.nlink = f.nlink;
+    this.devmajor = f.devmajor;
+    this.devminor = f.devminor;
+  }
+  isFile(): boolean {
+    return this.type === 'file';
+  }
+  isDirectory(): boolean {
+    return this.type === 'dir';
+  }
+  isSymbolicLink(): boolean {
+    return this.type === 'symlink';
+  }
+}
+
 /** Build the StatLike predicates for a FileStat from its fields (adapters share this). */
-export function fileStat(fields: Omit<FileStat, 'isFile' | 'isDirectory' | 'isSymbolicLink'>): FileStat {
-  return {
-    ...fields,
-    isFile: () => fields.type === 'file',
-    isDirectory: () => fields.type === 'dir',
-    isSymbolicLink: () => fields.type === 'symlink',
-  };
+export function fileStat(fields: StatFields): FileStat {
+  return new FileStatRecord(fields);
 }
