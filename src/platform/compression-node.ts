@@ -1,5 +1,7 @@
 /**
- * Node compression: node:zlib gzip (with levels); zstd through node:zlib where it exists
+ * Node compression: gzip as independent 128 KiB deflate blocks in parallel (gzip-blocks.ts,
+ * pigz's scheme; bytes independent of the thread count), or one node:zlib stream where zlib has no
+ * crc32; zstd through node:zlib where it exists
  * (Node >= 22.15 / 23.8), else the `zstd` binary (Debian package zstd) as a streaming child
  * process with -T0. Output bytes depend on the zlib/zstd build; the diffID (uncompressed) does not.
  */
@@ -8,11 +10,17 @@ import { Readable, pipeline, type Duplex } from 'node:stream';
 import { spawn } from 'node:child_process';
 import { LayerkitError } from '../errors.ts';
 import type { CompressFn } from '../oci/compression.ts';
+import { gzipBlocks } from './gzip-blocks.ts';
 
 const DEFAULT_ZSTD_LEVEL = 3;
 
 export const nodeCompress: CompressFn = (source, format, level) => {
-  if (format === 'gzip') return viaTransform(source, zlib.createGzip(level === undefined ? {} : { level }));
+  if (format === 'gzip') {
+    // Block-parallel deflate on the thread pool (gzip-blocks.ts) where node:zlib has crc32
+    // (Node >= 20.15); a single zlib stream otherwise.
+    if (typeof (zlib as { crc32?: unknown }).crc32 === 'function') return gzipBlocks(source, level ?? 6);
+    return viaTransform(source, zlib.createGzip(level === undefined ? {} : { level }));
+  }
   const z = zlib as unknown as { createZstdCompress?: (o: object) => Duplex; constants: Record<string, number> };
   if (typeof z.createZstdCompress === 'function') {
     const params = { [z.constants.ZSTD_c_compressionLevel]: level ?? DEFAULT_ZSTD_LEVEL };
