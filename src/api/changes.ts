@@ -9,9 +9,10 @@
  * against a saved snapshot only the ambiguous files of the new tree are read.
  */
 import type { FsLike } from '../fs/types.ts';
-import { comparePaths, type Entry } from '../tree/entry.ts';
-import { diffEntries, type TreeChange } from '../tree/changes.ts';
+import type { Entry } from '../tree/entry.ts';
+import { sameEntry, type TreeChange } from '../tree/changes.ts';
 import { mergeChangesKernel } from '../tree/merge-kernel.ts';
+import { diffEntryStreams } from '../tree/merge-stream.ts';
 import { joinPath } from '../tree/walk.ts';
 import { blake3FileHasher, type FileHasher } from '../tree/defaults.ts';
 import { openTree, type Tree, type TreeOptions } from './tree-source.ts';
@@ -19,10 +20,16 @@ import { openTree, type Tree, type TreeOptions } from './tree-source.ts';
 export interface ChangesOptions {
   exclude?: TreeOptions['exclude'];
   hash?: FileHasher;
+  /** See every entry of OLD / NEW as it streams past (the root and sockets included). */
+  onOld?: (e: Entry) => void;
+  onNew?: (e: Entry) => void;
+  /** Entries per side per merge round (default: mergeEntryStreams's). */
+  batch?: number;
 }
 
 export interface ChangesResult {
   changes: TreeChange[];
+  /** The trees as opened; their entry streams have been consumed. */
   old: Tree;
   new: Tree;
   /** Files read to settle ambiguous metadata. */
@@ -35,37 +42,38 @@ function ambiguous(a: Entry, b: Entry): boolean {
     a.mtimeNs % 1_000_000_000n === 0n && a.mode === b.mode && a.uid === b.uid && a.gid === b.gid;
 }
 
-/** Give both sides of every ambiguous pair a content hash (reading from the trees' roots). */
-export async function settleAmbiguous(fs: FsLike, oldTree: Tree, newTree: Tree, hash: FileHasher = blake3FileHasher): Promise<number> {
+/**
+ * The merge reports every ambiguous pair without hashes on both sides as modified. Give both sides
+ * of those a content hash (reading from the trees' roots; a side that is a manifest without a hash
+ * cannot be read and the pair stays changed), then keep only the pairs that still differ.
+ * Returns the changes that stand and the number of files read.
+ */
+export async function settleChanges(fs: FsLike, oldTree: Tree, newTree: Tree, list: TreeChange[], hash: FileHasher = blake3FileHasher): Promise<[TreeChange[], number]> {
   const work: Array<() => Promise<void>> = [];
+  const settled: TreeChange[] = [];
   const need = (tree: Tree, e: Entry) => {
     if (e.blake3) return;
-    if (!tree.root) return; // a manifest without a hash cannot be read: stays "changed"
     work.push(async () => {
       e.blake3 = await hash(fs, joinPath(tree.root!, e.path));
     });
   };
-  const a = oldTree.entries;
-  const b = newTree.entries;
-  for (let i = 0, j = 0; i < a.length && j < b.length;) {
-    const c = comparePaths(a[i].path, b[j].path);
-    if (c < 0) i++;
-    else if (c > 0) j++;
-    else {
-      if (ambiguous(a[i], b[j])) {
-        need(oldTree, a[i]);
-        need(newTree, b[j]);
-      }
-      i++;
-      j++;
-    }
+  for (const c of list) {
+    const o = c.old;
+    const n = c.new;
+    if (c.kind !== 'modify' || !o || !n || !ambiguous(o, n) || (o.blake3 && n.blake3)) continue;
+    if ((!o.blake3 && !oldTree.root) || (!n.blake3 && !newTree.root)) continue;
+    need(oldTree, o);
+    need(newTree, n);
+    settled.push(c);
   }
+  if (work.length === 0) return [list, 0];
   const CONCURRENCY = 4;
   let next = 0;
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, work.length) }, async () => {
-    while (next < work.length) await work[next++]();
+    while (next < work.length) await work[next++]!();
   }));
-  return work.length;
+  const same = new Set(settled.filter((c) => sameEntry(c.old!, c.new!)));
+  return [same.size === 0 ? list : list.filter((c) => !same.has(c)), work.length];
 }
 
 export async function changes(fs: FsLike, oldSpec: string, newSpec: string, options: ChangesOptions = {}): Promise<ChangesResult> {
@@ -73,7 +81,19 @@ export async function changes(fs: FsLike, oldSpec: string, newSpec: string, opti
     openTree(fs, oldSpec, { exclude: options.exclude }),
     openTree(fs, newSpec, { exclude: options.exclude }),
   ]);
-  const hashed = await settleAmbiguous(fs, oldTree, newTree, options.hash);
-  // The merge itself runs in the WASM kernel (mergeChanges is its TS reference).
-  return { changes: diffEntries(oldTree.entries, newTree.entries, mergeChangesKernel), old: oldTree, new: newTree, hashed };
+  let hashed = 0;
+  // Streaming, round by round; each round's merge runs in the WASM kernel (mergeChanges is its
+  // TS reference).
+  const list = await diffEntryStreams(oldTree.entries, newTree.entries, {
+    merge: mergeChangesKernel,
+    batch: options.batch,
+    onOld: options.onOld,
+    onNew: options.onNew,
+    refine: async (round) => {
+      const [kept, n] = await settleChanges(fs, oldTree, newTree, round, options.hash);
+      hashed += n;
+      return kept;
+    },
+  });
+  return { changes: list, old: oldTree, new: newTree, hashed };
 }

@@ -9,6 +9,8 @@ import { writeLayer, type LayerResult, type LayerSink } from '../oci/layer-write
 import type { Compression } from '../oci/media-types.ts';
 import { changes } from './changes.ts';
 import type { TreeChange } from '../tree/changes.ts';
+import type { Entry } from '../tree/entry.ts';
+import { OldTreeSummarizer, planNeedsNewEntry } from '../oci/layer-plan.ts';
 
 export interface DiffOptions {
   compression?: Compression;
@@ -28,7 +30,15 @@ export interface DiffResult extends LayerResult {
 }
 
 export async function diff(fs: FsLike, oldSpec: string, newSpec: string, sink: LayerSink, options: DiffOptions = {}): Promise<DiffResult> {
-  const r = await changes(fs, oldSpec, newSpec, { exclude: options.exclude });
+  // The trees stream through change detection once; the plan keeps only what it needs of them:
+  // NEW's directories and hardlinked files, OLD's directories and child counts.
+  const keepNew: Entry[] = [];
+  const old = new OldTreeSummarizer();
+  const r = await changes(fs, oldSpec, newSpec, {
+    exclude: options.exclude,
+    onOld: (e) => old.add(e),
+    onNew: (e) => { if (planNeedsNewEntry(e)) keepNew.push(e); },
+  });
   if (r.new.kind !== 'dir' || !r.new.root) {
     throw new LayerkitError('ERR_INVALID_ARG', `diff: NEW must be a directory (a snapshot has no file contents): ${newSpec}`, { path: newSpec });
   }
@@ -37,8 +47,8 @@ export async function diff(fs: FsLike, oldSpec: string, newSpec: string, sink: L
   for (const c of r.changes) counts[c.kind === 'add' ? 'added' : c.kind === 'modify' ? 'changed' : 'deleted']++;
   const layer = await writeLayer({
     changes: r.changes,
-    newEntries: r.new.entries,
-    oldEntries: r.old.entries,
+    newEntries: keepNew,
+    oldSummary: old.summary,
     opaque: options.opaque,
     fs,
     root: r.new.root,

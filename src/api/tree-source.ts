@@ -1,13 +1,15 @@
 /**
- * A tree to diff is a directory or a saved snapshot manifest. `openTree` reads either into sorted
- * entries; directories are walked WITHOUT hashing (content is hashed later, only where metadata
+ * A tree to diff is a directory or a saved snapshot manifest. `openTree` gives either as a stream of
+ * entries in path order (nothing is read ahead: the stream walks or decodes as it is consumed);
+ * directories are walked WITHOUT hashing (content is hashed later, only where metadata
  * cannot decide: see changes.ts), unless a manifest is to be written.
  */
 import type { FsLike, FileStat } from '../fs/types.ts';
 import type { Entry } from '../tree/entry.ts';
-import { snapshot, type SnapshotStats } from '../tree/snapshot.ts';
-import { readAll } from '../tree/manifest-file.ts';
-import { decodeManifest, MANIFEST_MAGIC } from '../tree/manifest.ts';
+import { snapshotEntries, type SnapshotStats } from '../tree/snapshot.ts';
+import { newWalkStats } from '../tree/walk.ts';
+import { readManifestFile } from '../tree/manifest-file.ts';
+import { MANIFEST_MAGIC } from '../tree/manifest.ts';
 import { compileExcludes } from '../tree/ignore.ts';
 import { LayerkitError, wrapError } from '../errors.ts';
 
@@ -17,7 +19,7 @@ export interface TreeOptions {
   /** Hash every regular file (needed to save a manifest). Default false. */
   hash?: boolean;
   /** A previous snapshot of the same tree used as a stat cache when hashing. */
-  previous?: Entry[];
+  previous?: Iterable<Entry> | AsyncIterable<Entry>;
 }
 
 export interface Tree {
@@ -26,7 +28,9 @@ export interface Tree {
   spec: string;
   /** For a directory: its path (file content is read from there). */
   root?: string;
-  entries: Entry[];
+  /** The entries in comparePaths order, streaming (consume once). */
+  entries: AsyncIterable<Entry>;
+  /** Walk counters (directories), filled in as `entries` is consumed. */
   stats?: SnapshotStats;
 }
 
@@ -90,19 +94,17 @@ async function followArgument(fs: FsLike, spec: string): Promise<{ path: string;
 export async function openTree(fs: FsLike, spec: string, options: TreeOptions = {}): Promise<Tree> {
   const { path, st } = await followArgument(fs, spec);
   if (st.isDirectory()) {
-    const r = await snapshot(fs, path, {
+    const stats = newWalkStats();
+    const entries = snapshotEntries(fs, path, {
       exclude: excludePredicate(options.exclude),
       hash: options.hash ? undefined : false,
       previous: options.previous,
-    });
-    return { kind: 'dir', spec, root: path, entries: r.entries, stats: r.stats };
+    }, stats);
+    return { kind: 'dir', spec, root: path, entries, stats };
   }
   if (await isManifestFile(fs, path, st)) {
-    try {
-      return { kind: 'manifest', spec, entries: await decodeManifest(await readAll(fs, path)) };
-    } catch (e) {
-      throw wrapError(e, `load snapshot ${spec}`);
-    }
+    return { kind: 'manifest', spec, entries: readManifestFile(fs, path, {}, `load snapshot ${spec}`) };
   }
   throw new LayerkitError('ERR_INVALID_ARG', `${spec} is neither a directory nor a layerkit snapshot (made by "layerkit snapshot")`, { path: spec });
 }
+

@@ -1,8 +1,9 @@
 /** `layerkit snapshot DIR -o FILE`: save a tree's manifest (metadata + BLAKE3 of every file). */
 import { parseArgs } from 'node:util';
 import { nodeFsSyncReads as nodeFs } from '../fs/node-sync.ts';
-import { snapshot } from '../tree/snapshot.ts';
-import { saveManifest, loadManifest } from '../tree/manifest-file.ts';
+import { snapshotEntries } from '../tree/snapshot.ts';
+import { newWalkStats } from '../tree/walk.ts';
+import { saveManifest, readManifestFile } from '../tree/manifest-file.ts';
 import { excludePredicate } from '../api/tree-source.ts';
 import { log, usageError } from './io.ts';
 import { EXCLUDE_HELP, EXCLUDE_OPTIONS, excludePatterns } from './options.ts';
@@ -40,12 +41,13 @@ export async function snapshotCommand(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw usageError('snapshot: give exactly one DIR (see layerkit snapshot --help)');
   if (!values.output) throw usageError('snapshot: -o FILE is required');
   const dir = positionals[0]!;
-  const previous = values.previous ? await loadManifest(nodeFs, values.previous) : undefined;
+  // Streaming: the previous manifest is read, the tree walked and the new manifest written in step.
+  const previous = values.previous ? readManifestFile(nodeFs, values.previous) : undefined;
   const t0 = performance.now();
-  const r = await snapshot(nodeFs, dir, { previous, exclude: excludePredicate(await excludePatterns(values)) });
-  await saveManifest(nodeFs, values.output, r.entries);
+  const s = newWalkStats();
+  const exclude = excludePredicate(await excludePatterns(values));
+  await saveManifest(nodeFs, values.output, snapshotEntries(nodeFs, dir, { previous, exclude }, s));
   if (!values.quiet) {
-    const s = r.stats;
     log(`snapshot ${dir}: ${s.entries} entries, ${s.files} files (${s.hashed} hashed, ${s.reused} reused, ${s.shared} hardlinked) in ${((performance.now() - t0) / 1000).toFixed(2)} s -> ${values.output}`);
   }
   return 0;

@@ -120,6 +120,26 @@ export const nodeFs: MutableFsLike = {
       await fh.close();
     }
   },
+  /** Written in order; close() fsyncs before closing, like writeFile. */
+  async writeFileStream(path: string): Promise<WriteHandleLike> {
+    const fh = await open(path, 'w', 0o644);
+    return {
+      async write(data: Uint8Array): Promise<void> {
+        let off = 0;
+        while (off < data.length) off += (await fh.write(data, off, data.length - off)).bytesWritten;
+      },
+      async close(): Promise<void> {
+        try {
+          await fh.sync();
+        } finally {
+          await fh.close();
+        }
+      },
+      async abort(): Promise<void> {
+        await fh.close().catch(() => {});
+      },
+    };
+  },
   rename(from: string, to: string): Promise<void> {
     return rename(from, to);
   },

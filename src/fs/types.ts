@@ -66,8 +66,23 @@ export interface FsLike {
   prepareXattrs?(root: string): void;
 }
 
+/** A file open for writing in order (WritableFsLike.writeFileStream, MutableFsLike.createFile). */
+export interface WriteHandleLike {
+  /** Append all of `data`. */
+  write(data: Uint8Array): Promise<void>;
+  /** Close (writeFileStream: after making the bytes durable where the adapter can tell). */
+  close(): Promise<void>;
+  /** Close without caring about the bytes (after a failure); without it, close() is used. */
+  abort?(): Promise<void>;
+}
+
 /** The write side the core needs (atomic saves of manifests: write a temp name, then rename). */
 export interface WritableFsLike extends FsLike {
+  /**
+   * Optional: create (or truncate) a file to be written in pieces, so large saves stream instead of
+   * being assembled in memory. Without it the core builds the bytes and calls writeFile.
+   */
+  writeFileStream?(path: string): Promise<WriteHandleLike>;
   /** Create or replace a file with `data`; resolves once the bytes are durable where the adapter can tell. */
   writeFile(path: string, data: Uint8Array): Promise<void>;
   /** Rename atomically, replacing an existing file at `to`. */
@@ -76,20 +91,48 @@ export interface WritableFsLike extends FsLike {
   unlink(path: string): Promise<void>;
 }
 
-/** Build the StatLike predicates for a FileStat from its fields (adapters share this). */
-export function fileStat(fields: Omit<FileStat, 'isFile' | 'isDirectory' | 'isSymbolicLink'>): FileStat {
-  return {
-    ...fields,
-    isFile: () => fields.type === 'file',
-    isDirectory: () => fields.type === 'dir',
-    isSymbolicLink: () => fields.type === 'symlink',
-  };
+type StatFields = Omit<FileStat, 'isFile' | 'isDirectory' | 'isSymbolicLink'>;
+
+/** A FileStat whose predicates live on the prototype (one object per stat, no closures). */
+class FileStatRecord implements FileStat {
+  type: FileType;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtimeNs: bigint;
+  ino: bigint;
+  dev: bigint;
+  nlink: number;
+  devmajor: number;
+  devminor: number;
+  constructor(f: StatFields) {
+    this.type = f.type;
+    this.mode = f.mode;
+    this.uid = f.uid;
+    this.gid = f.gid;
+    this.size = f.size;
+    this.mtimeNs = f.mtimeNs;
+    this.ino = f.ino;
+    this.dev = f.dev;
+    this.nlink = f.nlink;
+    this.devmajor = f.devmajor;
+    this.devminor = f.devminor;
+  }
+  isFile(): boolean {
+    return this.type === 'file';
+  }
+  isDirectory(): boolean {
+    return this.type === 'dir';
+  }
+  isSymbolicLink(): boolean {
+    return this.type === 'symlink';
+  }
 }
 
-/** A file opened for writing by MutableFsLike.createFile: bytes are appended in order. */
-export interface WriteHandleLike {
-  write(data: Uint8Array): Promise<void>;
-  close(): Promise<void>;
+/** Build the StatLike predicates for a FileStat from its fields (adapters share this). */
+export function fileStat(fields: StatFields): FileStat {
+  return new FileStatRecord(fields);
 }
 
 /**

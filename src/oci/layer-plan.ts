@@ -38,14 +38,49 @@ export interface PlanOptions {
   newEntries: Iterable<Entry>;
   /** The old tree, sorted. Needed only for opaque markers; without it, only whiteouts are used. */
   oldEntries?: Iterable<Entry>;
-  /** Use opaque markers where equivalent and smaller (default true; needs oldEntries). */
+  /**
+   * Instead of oldEntries: what the opaque choice needs of the old tree, collected while it streamed
+   * past (summarizeOldTree). The old entry at a changed path is then taken from the change's `old`.
+   */
+  oldSummary?: OldTreeSummary;
+  /** Use opaque markers where equivalent and smaller (default true; needs oldEntries or oldSummary). */
   opaque?: boolean;
+}
+
+/** The old tree as far as opaque markers care: its directories and how many entries each holds. */
+export interface OldTreeSummary {
+  dirs: Set<string>;
+  /** Entries directly inside each directory ('' is the root). */
+  children: Map<string, number>;
+}
+
+/** Collects an OldTreeSummary from entries as they stream past (add every entry, root included). */
+export class OldTreeSummarizer {
+  readonly summary: OldTreeSummary = { dirs: new Set(), children: new Map() };
+  add(e: Entry): void {
+    if (e.path === '') return;
+    if (e.type === 'dir') this.summary.dirs.add(e.path);
+    const p = parentOf(e.path);
+    this.summary.children.set(p, (this.summary.children.get(p) ?? 0) + 1);
+  }
+}
+
+/**
+ * Whether planLayer needs `e` of the new tree: directories (parents' metadata) and regular files
+ * with a hardlink id (their groups). Callers streaming the new tree may keep only these.
+ */
+export function planNeedsNewEntry(e: Entry): boolean {
+  return e.type === 'dir' || (e.type === 'file' && !!e.inode);
 }
 
 interface Write {
   path: string;
   kind: 'write' | 'delete';
   entry?: Entry;
+  /** The change's old entry, when the write comes from a change that has one. */
+  old?: Entry;
+  /** An unchanged further name of a changed hardlinked file (additionalLinks). */
+  unchanged?: true;
 }
 
 export function planLayer(options: PlanOptions): PlanItem[] {
@@ -55,6 +90,8 @@ export function planLayer(options: PlanOptions): PlanItem[] {
   for (const e of options.newEntries) {
     if (prev !== undefined && comparePaths(prev, e.path) >= 0) notSorted('newEntries', prev, e.path);
     prev = e.path;
+    // Only what the plan looks up: parents (directories) and hardlink groups.
+    if (!planNeedsNewEntry(e)) continue;
     byPath.set(e.path, e);
     if (e.type === 'file' && e.inode) {
       const names = inodeNames.get(e.inode);
@@ -64,8 +101,8 @@ export function planLayer(options: PlanOptions): PlanItem[] {
   }
 
   const writes = collectWrites(options.changes, byPath, inodeNames);
-  const opaqueDirs = options.opaque !== false && options.oldEntries
-    ? chooseOpaque(writes, options.oldEntries, byPath)
+  const opaqueDirs = options.opaque !== false && (options.oldEntries || options.oldSummary)
+    ? chooseOpaque(writes, options.oldEntries ?? options.oldSummary!, byPath)
     : new Set<string>();
 
   const items: PlanItem[] = [];
@@ -139,7 +176,7 @@ function collectWrites(changes: Iterable<Change>, byPath: Map<string, Entry>, in
       writes.push({ path: c.path, kind: 'delete' });
       continue;
     }
-    writes.push({ path: c.path, kind: 'write', entry: c.new });
+    writes.push({ path: c.path, kind: 'write', entry: c.new, old: c.old });
     written.add(c.path);
     if (c.new.type === 'file' && c.new.inode && (inodeNames.get(c.new.inode)?.length ?? 0) > 1) touchedInodes.add(c.new.inode);
   }
@@ -148,7 +185,7 @@ function collectWrites(changes: Iterable<Change>, byPath: Map<string, Entry>, in
   for (const ino of touchedInodes) {
     for (const name of inodeNames.get(ino)!) {
       if (written.has(name)) continue;
-      writes.push({ path: name, kind: 'write', entry: byPath.get(name)! });
+      writes.push({ path: name, kind: 'write', entry: byPath.get(name)!, unchanged: true });
       extra = true;
     }
   }
@@ -157,35 +194,51 @@ function collectWrites(changes: Iterable<Change>, byPath: Map<string, Entry>, in
 }
 
 /** Directories whose whiteouts are replaced by one opaque marker (see the file comment). */
-function chooseOpaque(writes: Write[], oldEntries: Iterable<Entry>, byPath: Map<string, Entry>): Set<string> {
+function chooseOpaque(writes: Write[], old: Iterable<Entry> | OldTreeSummary, byPath: Map<string, Entry>): Set<string> {
   const deletes = new Map<string, number>();
   const replaced = new Map<string, number>();
   const bump = (m: Map<string, number>, k: string): void => {
     m.set(k, (m.get(k) ?? 0) + 1);
   };
-  const oldByPath = new Map<string, Entry>();
-  const oldChildren = new Map<string, number>();
-  for (const e of oldEntries) {
-    if (e.path === '') continue;
-    oldByPath.set(e.path, e);
-    bump(oldChildren, parentOf(e.path));
+  let summary: OldTreeSummary;
+  let oldType: (w: Write) => string | undefined;
+  if (isSummary(old)) {
+    summary = old;
+    // An unchanged name is the same entry in both trees.
+    oldType = (w) => w.old?.type ?? (w.unchanged ? w.entry!.type : undefined);
+  } else {
+    // One pass over the old tree, keeping only the counts and the entries at written paths.
+    const s = new OldTreeSummarizer();
+    const writePaths = new Set<string>();
+    for (const w of writes) if (w.kind === 'write') writePaths.add(w.path);
+    const types = new Map<string, string>();
+    for (const e of old) {
+      s.add(e);
+      if (writePaths.has(e.path)) types.set(e.path, e.type);
+    }
+    summary = s.summary;
+    oldType = (w) => types.get(w.path);
   }
   for (const w of writes) {
     if (w.kind === 'delete') {
       bump(deletes, parentOf(w.path));
     } else {
-      const old = oldByPath.get(w.path);
-      if (old && (old.type !== 'dir' || w.entry!.type !== 'dir')) bump(replaced, parentOf(w.path));
+      const t = oldType(w);
+      if (t !== undefined && (t !== 'dir' || w.entry!.type !== 'dir')) bump(replaced, parentOf(w.path));
     }
   }
   const out = new Set<string>();
   for (const [dir, n] of deletes) {
     if (n < 2) continue;
     if (dir !== '' && byPath.get(dir)?.type !== 'dir') continue;
-    if (dir !== '' && oldByPath.get(dir)?.type !== 'dir') continue;
-    if (n + (replaced.get(dir) ?? 0) === oldChildren.get(dir)) out.add(dir);
+    if (dir !== '' && !summary.dirs.has(dir)) continue;
+    if (n + (replaced.get(dir) ?? 0) === summary.children.get(dir)) out.add(dir);
   }
   return out;
+}
+
+function isSummary(x: Iterable<Entry> | OldTreeSummary): x is OldTreeSummary {
+  return (x as OldTreeSummary).children instanceof Map && (x as OldTreeSummary).dirs instanceof Set;
 }
 
 function parentOf(path: string): string {

@@ -10,7 +10,7 @@ import type { Sha256Like } from '../hash/engines.ts';
 import { LayerkitError, wrapError } from '../errors.ts';
 import { packTar, type TarItem } from '../tar/writer.ts';
 import type { TarHeader } from '../tar/header.ts';
-import { planLayer, type PlanItem } from './layer-plan.ts';
+import { planLayer, type OldTreeSummary, type PlanItem } from './layer-plan.ts';
 import { checkLevel, compressor, normalizeGzipHeader, type CompressFn } from './compression.ts';
 import { layerMediaType, type Compression } from './media-types.ts';
 
@@ -21,6 +21,8 @@ export interface LayerOptions {
   newEntries: Iterable<Entry>;
   /** The old tree, sorted: enables opaque markers where they are equivalent and smaller (G3). */
   oldEntries?: Iterable<Entry>;
+  /** Instead of oldEntries (streaming callers): see PlanOptions.oldSummary. */
+  oldSummary?: OldTreeSummary;
   /** Set false to write only `.wh.` whiteouts (umoci style). Default true. */
   opaque?: boolean;
   /** Where file contents are read from. */

@@ -266,6 +266,124 @@ function fromAscii(b: Uint8Array): string {
   return String.fromCharCode(...b);
 }
 
+/** Where the record decoder is between records: the previous path (front coding) and the count. */
+export interface RecordState {
+  prev: Uint8Array;
+  prevStr: string | undefined;
+  n: bigint;
+}
+
+export function newRecordState(): RecordState {
+  return { prev: new Uint8Array(0), prevStr: undefined, n: 0n };
+}
+
+/** The record at `off` did not fit before `limit`: what was missing (for the error message). */
+export class Incomplete {
+  constructor(readonly what: string) {}
+}
+
+/**
+ * Decode the record at `bytes[off..]`, reading nothing at or past `limit`. Returns the entry and
+ * the offset after it (and advances `state`), or Incomplete when the record runs past `limit`.
+ * Throws ERR_MANIFEST_CORRUPT on impossible fields.
+ */
+export function decodeRecord(bytes: Uint8Array, dv: DataView, off: number, limit: number, state: RecordState): [Entry, number] | Incomplete {
+  const n = state.n;
+  if (off + FIXED > limit) return new Incomplete('fixed fields');
+  const typeCode = dv.getUint8(off);
+  const flags = dv.getUint8(off + 1);
+  const type = TYPE_CODES[typeCode];
+  if (type === undefined) throw corrupt(`record ${n} has unknown type ${typeCode}`, { offset: off });
+  if (flags & ~(F_HASH | F_LINK | F_XATTR)) throw corrupt(`record ${n} has unknown flags 0x${flags.toString(16)}`, { offset: off });
+  const mode = dv.getUint16(off + 2, true);
+  const uid = dv.getUint32(off + 4, true);
+  const gid = dv.getUint32(off + 8, true);
+  const nlink = dv.getUint32(off + 12, true);
+  const sizeLo = dv.getUint32(off + 16, true);
+  const sizeHi = dv.getUint32(off + 20, true);
+  const mtimeNs = dv.getBigInt64(off + 24, true);
+  const inode = dv.getUint32(off + 32, true);
+  const devmajor = dv.getUint32(off + 36, true);
+  const devminor = dv.getUint32(off + 40, true);
+  const prefix = dv.getUint16(off + 44, true);
+  const suffixLen = dv.getUint16(off + 46, true);
+  const at = off;
+  off += FIXED;
+  // size <= 2^53 - 1: the high word is at most 0x1fffff.
+  if (mode > 0o7777 || sizeHi > 0x1fffff || prefix > state.prev.length) {
+    throw corrupt(`record ${n} has impossible fields`, { offset: at });
+  }
+  const size = sizeHi * 0x100000000 + sizeLo;
+  if (off + suffixLen > limit) return new Incomplete('path');
+  const pathBytes = new Uint8Array(prefix + suffixLen);
+  pathBytes.set(state.prev.subarray(0, prefix), 0);
+  pathBytes.set(bytes.subarray(off, off + suffixLen), prefix);
+  off += suffixLen;
+  const path = decodeText(pathBytes, n);
+  if (state.prevStr !== undefined && comparePaths(state.prevStr, path) >= 0) throw corrupt(`record ${n} (${JSON.stringify(path)}) is out of order`, { offset: at });
+  const e: Entry = { path, type, mode, uid, gid, size, mtimeNs };
+  if (flags & F_LINK) {
+    if (off + 4 > limit) return new Incomplete('linkname length');
+    const len = dv.getUint32(off, true);
+    off += 4;
+    if (off + len > limit) return new Incomplete('linkname');
+    e.linkname = decodeText(bytes.subarray(off, off + len), n);
+    off += len;
+  }
+  if (type === 'char' || type === 'block') {
+    e.devmajor = devmajor;
+    e.devminor = devminor;
+  }
+  if (nlink) e.nlink = nlink;
+  if (inode) e.inode = inode;
+  if (flags & F_XATTR) {
+    if (off + 2 > limit) return new Incomplete('xattr count');
+    const k = dv.getUint16(off, true);
+    off += 2;
+    const x: Record<string, Uint8Array> = {};
+    for (let i = 0; i < k; i++) {
+      if (off + 2 > limit) return new Incomplete('xattr name length');
+      const nl = dv.getUint16(off, true);
+      off += 2;
+      if (off + nl + 4 > limit) return new Incomplete('xattr name');
+      const name = decodeText(bytes.subarray(off, off + nl), n);
+      off += nl;
+      const vl = dv.getUint32(off, true);
+      off += 4;
+      if (off + vl > limit) return new Incomplete('xattr value');
+      x[name] = bytes.slice(off, off + vl);
+      off += vl;
+    }
+    e.xattrs = x;
+  }
+  if (flags & F_HASH) {
+    if (off + HASH_LEN > limit) return new Incomplete('content hash');
+    e.blake3 = bytes.slice(off, off + HASH_LEN);
+    off += HASH_LEN;
+  }
+  state.prev = pathBytes;
+  state.prevStr = path;
+  state.n++;
+  return [e, off];
+}
+
+/** Check the header at the start of a manifest (magic, version, flags). */
+export function checkManifestHeader(bytes: Uint8Array): void {
+  checkHeader(bytes);
+  if (bytes.length < HEADER) throw corrupt(`truncated (${bytes.length} bytes)`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (dv.getUint32(8, true) !== 0) throw corrupt('unknown header flags');
+}
+
+/** The trailer's entry count against the records decoded. */
+export function checkManifestCount(trailer: Uint8Array, state: RecordState): void {
+  const count = new DataView(trailer.buffer, trailer.byteOffset, trailer.byteLength).getBigUint64(0, true);
+  if (state.n !== count) throw corrupt(`entry count ${count} in the trailer, ${state.n} records found`);
+}
+
+export const MANIFEST_HEADER_BYTES = HEADER;
+export const MANIFEST_TRAILER_BYTES = TRAILER;
+
 /**
  * Iterate the entries of a manifest without materialising them all. Structural checks only: call
  * verifyManifest first (decodeManifest does both) to catch corruption before trusting the data.
@@ -273,93 +391,18 @@ function fromAscii(b: Uint8Array): string {
 export function* readManifestEntries(bytes: Uint8Array): Generator<Entry> {
   checkHeader(bytes);
   if (bytes.length < HEADER + TRAILER) throw corrupt(`truncated (${bytes.length} bytes)`);
+  checkManifestHeader(bytes);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (dv.getUint32(8, true) !== 0) throw corrupt('unknown header flags');
   const end = bytes.length - TRAILER;
-  const count = dv.getBigUint64(end, true);
+  const state = newRecordState();
   let off = HEADER;
-  let prev = new Uint8Array(0);
-  let prevStr: string | undefined;
-  let n = 0n;
-  const need = (len: number, what: string) => {
-    if (off + len > end) throw corrupt(`record ${n} runs past the end (${what})`, { offset: off });
-  };
   while (off < end) {
-    need(FIXED, 'fixed fields');
-    const typeCode = dv.getUint8(off);
-    const flags = dv.getUint8(off + 1);
-    const type = TYPE_CODES[typeCode];
-    if (type === undefined) throw corrupt(`record ${n} has unknown type ${typeCode}`, { offset: off });
-    if (flags & ~(F_HASH | F_LINK | F_XATTR)) throw corrupt(`record ${n} has unknown flags 0x${flags.toString(16)}`, { offset: off });
-    const mode = dv.getUint16(off + 2, true);
-    const uid = dv.getUint32(off + 4, true);
-    const gid = dv.getUint32(off + 8, true);
-    const nlink = dv.getUint32(off + 12, true);
-    const size = dv.getBigUint64(off + 16, true);
-    const mtimeNs = dv.getBigInt64(off + 24, true);
-    const inode = dv.getUint32(off + 32, true);
-    const devmajor = dv.getUint32(off + 36, true);
-    const devminor = dv.getUint32(off + 40, true);
-    const prefix = dv.getUint16(off + 44, true);
-    const suffixLen = dv.getUint16(off + 46, true);
-    const at = off;
-    off += FIXED;
-    if (mode > 0o7777 || size > BigInt(Number.MAX_SAFE_INTEGER) || prefix > prev.length) {
-      throw corrupt(`record ${n} has impossible fields`, { offset: at });
-    }
-    need(suffixLen, 'path');
-    const pathBytes = new Uint8Array(prefix + suffixLen);
-    pathBytes.set(prev.subarray(0, prefix), 0);
-    pathBytes.set(bytes.subarray(off, off + suffixLen), prefix);
-    off += suffixLen;
-    const path = decodeText(pathBytes, n);
-    if (prevStr !== undefined && comparePaths(prevStr, path) >= 0) throw corrupt(`record ${n} (${JSON.stringify(path)}) is out of order`, { offset: at });
-    const e: Entry = { path, type, mode, uid, gid, size: Number(size), mtimeNs };
-    if (flags & F_LINK) {
-      need(4, 'linkname length');
-      const len = dv.getUint32(off, true);
-      off += 4;
-      need(len, 'linkname');
-      e.linkname = decodeText(bytes.subarray(off, off + len), n);
-      off += len;
-    }
-    if (type === 'char' || type === 'block') {
-      e.devmajor = devmajor;
-      e.devminor = devminor;
-    }
-    if (nlink) e.nlink = nlink;
-    if (inode) e.inode = inode;
-    if (flags & F_XATTR) {
-      need(2, 'xattr count');
-      const k = dv.getUint16(off, true);
-      off += 2;
-      const x: Record<string, Uint8Array> = {};
-      for (let i = 0; i < k; i++) {
-        need(2, 'xattr name length');
-        const nl = dv.getUint16(off, true);
-        off += 2;
-        need(nl + 4, 'xattr name');
-        const name = decodeText(bytes.subarray(off, off + nl), n);
-        off += nl;
-        const vl = dv.getUint32(off, true);
-        off += 4;
-        need(vl, 'xattr value');
-        x[name] = bytes.slice(off, off + vl);
-        off += vl;
-      }
-      e.xattrs = x;
-    }
-    if (flags & F_HASH) {
-      need(HASH_LEN, 'content hash');
-      e.blake3 = bytes.slice(off, off + HASH_LEN);
-      off += HASH_LEN;
-    }
-    prev = pathBytes;
-    prevStr = path;
-    n++;
-    yield e;
+    const r = decodeRecord(bytes, dv, off, end, state);
+    if (r instanceof Incomplete) throw corrupt(`record ${state.n} runs past the end (${r.what})`, { offset: off });
+    off = r[1];
+    yield r[0];
   }
-  if (n !== count) throw corrupt(`entry count ${count} in the trailer, ${n} records found`);
+  checkManifestCount(bytes.subarray(end), state);
 }
 
 function decodeText(b: Uint8Array, record: bigint): string {

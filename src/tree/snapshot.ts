@@ -17,8 +17,11 @@ import { readManifestEntries, verifyManifest } from './manifest.ts';
 import type { FileHasher, Sha256Factory } from './defaults.ts';
 
 export interface SnapshotOptions {
-  /** The previous snapshot of this tree: its entries (sorted or not) or its manifest bytes. */
-  previous?: Iterable<Entry> | Uint8Array;
+  /**
+   * The previous snapshot of this tree: its entries (sorted or not), a stream of them in path order
+   * (readManifestFile), or its manifest bytes.
+   */
+  previous?: Iterable<Entry> | AsyncIterable<Entry> | Uint8Array;
   exclude?: WalkOptions['exclude'];
   /**
    * Content hasher (default BLAKE3 through the kernels). It must be the one the previous snapshot
@@ -55,34 +58,35 @@ export function canReuseHash(prev: Entry, cur: Entry, prevLeader: boolean): bool
 
 /** Walks `previous` alongside the new walk (both in path order): O(1) memory per step. */
 class PreviousCursor {
-  readonly #it: Iterator<Entry>;
-  #head: IteratorResult<Entry>;
+  readonly #it: Iterator<Entry> | AsyncIterator<Entry>;
+  #head: IteratorResult<Entry> | undefined;
   readonly #leaders = new Map<number, string>();
 
-  constructor(entries: Iterable<Entry>) {
-    this.#it = entries[Symbol.iterator]();
-    this.#head = this.#it.next();
+  constructor(entries: Iterable<Entry> | AsyncIterable<Entry>) {
+    this.#it = Symbol.asyncIterator in entries ? entries[Symbol.asyncIterator]() : entries[Symbol.iterator]();
   }
 
   /** The previous entry at `path`, if any, and whether it led its hardlink group. */
-  find(path: string): [Entry | undefined, boolean] {
+  async find(path: string): Promise<[Entry | undefined, boolean]> {
+    this.#head ??= await this.#it.next();
     while (!this.#head.done) {
       const e = this.#head.value;
       const c = comparePaths(e.path, path);
       if (c > 0) break;
       if (e.inode && !this.#leaders.has(e.inode)) this.#leaders.set(e.inode, e.path);
-      this.#head = this.#it.next();
+      this.#head = await this.#it.next();
       if (c === 0) return [e, e.inode ? this.#leaders.get(e.inode) === e.path : false];
     }
     return [undefined, false];
   }
 }
 
-async function previousEntries(prev: Iterable<Entry> | Uint8Array, sha256: Sha256Factory | undefined): Promise<Iterable<Entry>> {
+async function previousEntries(prev: Iterable<Entry> | AsyncIterable<Entry> | Uint8Array, sha256: Sha256Factory | undefined): Promise<Iterable<Entry> | AsyncIterable<Entry>> {
   if (prev instanceof Uint8Array) {
     await verifyManifest(prev, { sha256 });
     return readManifestEntries(prev);
   }
+  if (Symbol.asyncIterator in prev) return prev; // a stream (readManifestFile): sorted by construction
   const arr = Array.isArray(prev) ? prev : [...prev];
   for (let i = 1; i < arr.length; i++) {
     if (comparePaths(arr[i - 1].path, arr[i].path) > 0) return [...arr].sort((a, b) => comparePaths(a.path, b.path));
@@ -90,19 +94,25 @@ async function previousEntries(prev: Iterable<Entry> | Uint8Array, sha256: Sha25
   return arr;
 }
 
-export async function snapshot(fs: FsLike, root: string, options: SnapshotOptions = {}): Promise<SnapshotResult> {
-  const stats = newWalkStats();
+/**
+ * The entries of a snapshot as they are walked, without holding them: what `snapshot` collects.
+ * Progress goes to `stats` when given.
+ */
+export async function* snapshotEntries(fs: FsLike, root: string, options: SnapshotOptions = {}, stats: SnapshotStats = newWalkStats()): AsyncGenerator<Entry> {
   let reuse: WalkOptions['reuse'];
   if (options.previous) {
     const cursor = new PreviousCursor(await previousEntries(options.previous, options.sha256));
-    reuse = (cur) => {
-      const [prev, leader] = cursor.find(cur.path);
+    reuse = async (cur) => {
+      const [prev, leader] = await cursor.find(cur.path);
       return prev && canReuseHash(prev, cur, leader) ? prev.blake3 : undefined;
     };
   }
+  yield* walk(fs, root, { exclude: options.exclude, hash: options.hash, concurrency: options.concurrency, reuse, stats });
+}
+
+export async function snapshot(fs: FsLike, root: string, options: SnapshotOptions = {}): Promise<SnapshotResult> {
+  const stats = newWalkStats();
   const entries: Entry[] = [];
-  for await (const e of walk(fs, root, { exclude: options.exclude, hash: options.hash, concurrency: options.concurrency, reuse, stats })) {
-    entries.push(e);
-  }
+  for await (const e of snapshotEntries(fs, root, options, stats)) entries.push(e);
   return { entries, stats };
 }

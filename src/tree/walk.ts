@@ -45,7 +45,7 @@ export interface WalkOptions {
    * Called in path order for the first name of each regular file, before hashing: return a hash
    * to use instead of reading the file (a stat cache), or undefined to hash it.
    */
-  reuse?: (entry: Entry) => Uint8Array | undefined;
+  reuse?: (entry: Entry) => Uint8Array | undefined | Promise<Uint8Array | undefined>;
   /** Counters, updated as the walk goes. */
   stats?: WalkStats;
 }
@@ -130,7 +130,7 @@ export async function* walk(fs: FsLike, root: string, options: WalkOptions = {})
   }
 
   /** Queue an entry, starting its hash if it needs one. */
-  function enqueue(e: Entry, st: FileStat): void {
+  async function enqueue(e: Entry, st: FileStat): Promise<void> {
     stats.entries++;
     const item: Pending = { entry: e, done: undefined, ready: true };
     queue.push(item);
@@ -141,7 +141,8 @@ export async function* walk(fs: FsLike, root: string, options: WalkOptions = {})
     if (hash) {
       stats.shared++;
     } else {
-      const cached = options.reuse?.(e);
+      let cached = options.reuse?.(e);
+      if (cached instanceof Promise) cached = await cached;
       if (cached) {
         stats.reused++;
         e.blake3 = cached;
@@ -190,7 +191,7 @@ export async function* walk(fs: FsLike, root: string, options: WalkOptions = {})
       throw new LayerkitError('ERR_INVALID_ARG', `walk ${root}: not a directory (a ${rootStat.type})`, { path: root, type: rootStat.type });
     }
     try {
-      enqueue(await entryOf('', rootStat), rootStat);
+      await enqueue(await entryOf('', rootStat), rootStat);
     } catch (e) {
       throw fail(e, '');
     }
@@ -224,7 +225,7 @@ export async function* walk(fs: FsLike, root: string, options: WalkOptions = {})
       } catch (err) {
         throw fail(err, rel);
       }
-      enqueue(e, st);
+      await enqueue(e, st);
       if (st.type === 'dir') frames.push(await openDir(rel));
 
       // Hand out what is ready; wait for the oldest hash when too much is in flight or queued.
