@@ -68,14 +68,3 @@ export function isIndexMediaType(mediaType: string | undefined): boolean {
 export function isConfigMediaType(mediaType: string | undefined): boolean {
   return mediaType === MEDIA_TYPE_IMAGE_CONFIG || mediaType === MEDIA_TYPE_DOCKER_CONFIG;
 }
-
-/**
- * The compression a blob's first bytes announce (semantics.md A1): gzip 1F 8B 08, zstd frame
- * 28 B5 2F FD or a skippable frame 5? 2A 4D 18; anything else is taken as an uncompressed tar.
- */
-export function sniffCompression(head: Uint8Array): Compression {
-  if (head.length >= 3 && head[0] === 0x1f && head[1] === 0x8b && head[2] === 0x08) return 'gzip';
-  if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return 'zstd';
-  if (head.length >= 4 && (head[0]! & 0xf0) === 0x50 && head[1] === 0x2a && head[2] === 0x4d && head[3] === 0x18) return 'zstd';
-  return 'none';
-}

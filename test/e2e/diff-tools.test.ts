@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { readTar, paxRecords } from '../fixtures/tools.ts';
+import { makeTree, scan, compareTrees, file, dir, symlink, hardlink, socket, T, T2, EPOCH, type TreeSpec, type Node } from '../fixtures/trees.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const BIN = join(ROOT, 'bin/layerkit.js');
@@ -46,149 +47,7 @@ function tool(cmd: string, args: string[], opts: { cwd?: string } = {}): string 
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-// ---------------------------------------------------------------------------------------------
-// Declarative trees
-// ---------------------------------------------------------------------------------------------
-
-interface Attrs {
-  mode?: number;
-  uid?: number;
-  gid?: number;
-  /** Seconds since the epoch; sub-second values must be exact in a double (.25, .5, .75). */
-  mtime?: number;
-}
-type Spec =
-  | { type: 'file'; content: string | Buffer; attrs: Attrs }
-  | { type: 'dir'; attrs: Attrs }
-  | { type: 'symlink'; target: string; attrs: Attrs }
-  | { type: 'hardlink'; target: string }
-  | { type: 'socket'; attrs: Attrs };
-type TreeSpec = Record<string, Spec>;
-
-const file = (content: string | Buffer, attrs: Attrs = {}): Spec => ({ type: 'file', content, attrs });
-const dir = (attrs: Attrs = {}): Spec => ({ type: 'dir', attrs });
-const symlink = (target: string, attrs: Attrs = {}): Spec => ({ type: 'symlink', target, attrs });
-const hardlink = (target: string): Spec => ({ type: 'hardlink', target });
-const socket = (attrs: Attrs = {}): Spec => ({ type: 'socket', attrs });
-
-const T = 1_600_000_000; // 2020-09-13 12:26:40 UTC: the default mtime
-const T2 = 1_700_000_000; // 2023-11-14 22:13:20 UTC
-const EPOCH = 1_650_000_000; // SOURCE_DATE_EPOCH between the two: T2 is clamped, T is not
-
-const depth = (p: string) => (p === '.' ? 0 : p.split('/').length);
-
-/**
- * Build `spec` under `root`. Key '.' is the root itself; missing parents become directories with
- * default attributes. Defaults: owner 0:0, mode 0644 (files) / 0755 (dirs, sockets), mtime T.
- * Owners, modes, then mtimes are applied once everything exists, deepest first, so creating
- * children does not disturb a parent's mtime. A hardlink's attributes are its target's.
- */
-function makeTree(root: string, spec: TreeSpec): void {
-  const all = new Map<string, Spec>(Object.entries(spec));
-  if (!all.has('.')) all.set('.', dir());
-  for (const p of [...all.keys()]) {
-    for (let d = dirname(p); d !== '.'; d = dirname(d)) if (!all.has(d)) all.set(d, dir());
-  }
-  const paths = [...all.keys()].sort((a, b) => depth(a) - depth(b) || (a < b ? -1 : a > b ? 1 : 0));
-  fs.mkdirSync(root, { recursive: true });
-  for (const p of paths) {
-    const s = all.get(p)!;
-    const abs = join(root, p);
-    if (s.type === 'dir') fs.mkdirSync(abs, { recursive: true });
-    else if (s.type === 'file') fs.writeFileSync(abs, s.content);
-    else if (s.type === 'symlink') fs.symlinkSync(s.target, abs);
-    else if (s.type === 'socket') {
-      // A listening socket's file outlives a process that exits without closing the server.
-      execFileSync(process.execPath, ['-e', "require('net').createServer().listen(process.argv[1], () => process.exit(0))", abs]);
-    }
-  }
-  for (const p of paths) {
-    const s = all.get(p)!;
-    if (s.type === 'hardlink') fs.linkSync(join(root, s.target), join(root, p));
-  }
-  for (const p of [...paths].reverse()) {
-    const s = all.get(p)!;
-    if (s.type === 'hardlink') continue;
-    const abs = join(root, p);
-    fs.lchownSync(abs, s.attrs.uid ?? 0, s.attrs.gid ?? 0);
-    if (s.type !== 'symlink') fs.chmodSync(abs, s.attrs.mode ?? (s.type === 'file' ? 0o644 : 0o755));
-    const t = s.attrs.mtime ?? T;
-    fs.lutimesSync(abs, t, t);
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Tree snapshots and comparison (the judge for umoci and tar extractions)
-// ---------------------------------------------------------------------------------------------
-
-interface Node {
-  type: 'file' | 'dir' | 'symlink' | 'socket' | 'other';
-  mode: number;
-  uid: number;
-  gid: number;
-  /** Whole seconds (truncated). */
-  mtime: number;
-  size?: number;
-  sha?: string;
-  target?: string;
-  ino: bigint;
-  /** Names (sorted) of the same inode in this tree, for regular files with nlink > 1. */
-  links?: string[];
-}
-
-function scan(root: string): Map<string, Node> {
-  const out = new Map<string, Node>();
-  const visit = (rel: string) => {
-    const abs = rel === '.' ? root : join(root, rel);
-    const st = fs.lstatSync(abs, { bigint: true });
-    const type: Node['type'] = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : st.isSocket() ? 'socket' : 'other';
-    const n: Node = { type, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid), mtime: Number(st.mtimeNs / 1_000_000_000n), ino: st.ino };
-    if (type === 'file') {
-      n.size = Number(st.size);
-      n.sha = sha256(fs.readFileSync(abs));
-    }
-    if (type === 'symlink') n.target = fs.readlinkSync(abs);
-    out.set(rel, n);
-    if (type === 'dir') for (const name of fs.readdirSync(abs).sort()) visit(rel === '.' ? name : `${rel}/${name}`);
-  };
-  visit('.');
-  const byIno = new Map<bigint, string[]>();
-  for (const [p, n] of out) if (n.type === 'file') byIno.set(n.ino, [...(byIno.get(n.ino) ?? []), p]);
-  for (const names of byIno.values()) if (names.length > 1) for (const p of names) out.get(p)!.links = names;
-  return out;
-}
-
-interface CompareOptions {
-  /** Paths of `want` not expected in `got` (whole subtree not checked). */
-  skip?: (path: string, n: Node) => boolean;
-  /** Directories whose mtime is not compared (with the reason in the caller). */
-  ignoreMtime?: Set<string>;
-  /** Compare only paths present in `got` (a partial tree, e.g. an extracted layer). */
-  partial?: boolean;
-}
-
-/** Differences between two scanned trees, one line per path and attribute; [] when equal. */
-function compareTrees(want: Map<string, Node>, got: Map<string, Node>, o: CompareOptions = {}): string[] {
-  const diffs: string[] = [];
-  const fmt = (v: unknown) => (typeof v === 'number' && v > 7 && v < 0o10000 ? `0${v.toString(8)}` : JSON.stringify(v));
-  for (const [p, w] of want) {
-    if (o.skip?.(p, w)) continue;
-    const g = got.get(p);
-    if (!g) {
-      if (!o.partial) diffs.push(`${p}: missing`);
-      continue;
-    }
-    const fields: (keyof Node)[] = ['type', 'mode', 'uid', 'gid', 'size', 'sha', 'target', 'links'];
-    if (!(w.type === 'dir' && o.ignoreMtime?.has(p))) fields.push('mtime');
-    for (const f of fields) {
-      const a = JSON.stringify(w[f]);
-      const b = JSON.stringify(g[f]);
-      if (a !== b) diffs.push(`${p}: ${f} want ${fmt(w[f])} got ${fmt(g[f])}`);
-    }
-  }
-  for (const p of got.keys()) if (!want.has(p) || o.skip?.(p, want.get(p)!)) diffs.push(`${p}: extra`);
-  return diffs;
-}
+// Declarative trees, scan and compare: test/fixtures/trees.ts (shared with the image tests).
 
 // ---------------------------------------------------------------------------------------------
 // The fixture pair

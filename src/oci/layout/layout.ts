@@ -13,13 +13,13 @@ import { LayerkitError } from '../../errors.ts';
 import type { StoreFsLike } from '../../fs/store-types.ts';
 import type { Sha256Like } from '../../hash/engines.ts';
 import { chainIDs } from '../chain-id.ts';
-import { decompress, decompressor, type DecompressFn } from '../decompress.ts';
+import { decompress, decompressor, detectCompression, type DecompressFn } from '../decompress.ts';
 import { hex, newSha256 } from '../digest.ts';
 import { emptyConfig, parseConfig, withLayer, type HistoryEntry, type ImageConfig } from '../image-config.ts';
 import { newManifest, parseManifest, type ImageManifest } from '../image-manifest.ts';
 import {
   MEDIA_TYPE_IMAGE_CONFIG, MEDIA_TYPE_IMAGE_MANIFEST, isIndexMediaType, isManifestMediaType, layerCompression,
-  layerMediaType, sniffCompression, type Compression,
+  layerMediaType, type Compression,
 } from '../media-types.ts';
 import { BlobStore } from './blobs.ts';
 import type { Descriptor, Platform } from './descriptor.ts';
@@ -218,7 +218,7 @@ export class OciLayout {
     const name = options.name ?? 'layer';
     const declared = options.mediaType === undefined ? undefined : layerCompression(options.mediaType);
     const { head, rest } = await peek(source, 512);
-    const sniffed = sniffCompression(head);
+    const sniffed = detectCompression(head); // the one magic-byte check (A1), shared with apply
     if (declared !== undefined && declared !== sniffed) {
       throw new LayerkitError('ERR_INVALID_ARG', `${name}: the bytes are ${sniffed === 'none' ? 'not compressed' : `${sniffed} data`} but the media type is ${options.mediaType}`, { mediaType: options.mediaType, detected: sniffed });
     }
