@@ -36,6 +36,27 @@ function ensure(winLen: number, outLen: number): void {
 }
 
 export function deflateChunk(window: Uint8Array, dictLength: number, level: number, last: boolean): Uint8Array {
+  const n = runChunk(window, dictLength, level, last);
+  return kernels().u8().slice(outPtr, outPtr + n);
+}
+
+/** Worst-case compressed size of `length` input bytes in one chunk. */
+export function deflateBound(length: number): number {
+  return kernels().fn<BoundFn>('deflate_bound')(length);
+}
+
+/**
+ * Like deflateChunk, writing into `out` (at least deflateBound(window.length - dictLength) bytes;
+ * e.g. a view of a SharedArrayBuffer) instead of allocating: returns the bytes written.
+ */
+export function deflateChunkInto(window: Uint8Array, dictLength: number, level: number, last: boolean, out: Uint8Array): number {
+  const n = runChunk(window, dictLength, level, last);
+  if (n > out.length) throw new LayerkitError('ERR_OUT_OF_RANGE', `deflate output of ${n} bytes does not fit ${out.length}`, { needed: n });
+  out.set(kernels().u8().subarray(outPtr, outPtr + n));
+  return n;
+}
+
+function runChunk(window: Uint8Array, dictLength: number, level: number, last: boolean): number {
   if (!Number.isInteger(level) || level < 0 || level > 9) {
     throw new LayerkitError('ERR_OUT_OF_RANGE', `deflate level must be an integer in 0..9, got ${level}`, { level });
   }
@@ -48,7 +69,7 @@ export function deflateChunk(window: Uint8Array, dictLength: number, level: numb
   k.u8().set(window, winPtr);
   const n = k.fn<ChunkFn>('deflate_chunk')(winPtr, dictLength, window.length, level, last ? 1 : 0, outPtr);
   if (n < 0) throw new LayerkitError('ERR_OUT_OF_RANGE', 'deflate_chunk refused its arguments', { dictLength, level });
-  return k.u8().slice(outPtr, outPtr + n);
+  return n;
 }
 
 /** Continue a CRC-32 (IEEE, as in gzip; start from 0). */
