@@ -2,6 +2,6 @@
 // every value against independent implementations; only regenerate when the cases change.
 import { writeFile } from 'node:fs/promises';
 import * as lib from '../dist/index.node.js';
-import { runSmoke } from '../test/smoke/cases.js';
+import { runSmoke, runSmokeAsync } from '../test/smoke/cases.js';
 
-await writeFile(new URL('../test/smoke/expected.json', import.meta.url), JSON.stringify(runSmoke(lib), null, 1) + '\n');
+await writeFile(new URL('../test/smoke/expected.json', import.meta.url), JSON.stringify({ ...runSmoke(lib), ...(await runSmokeAsync(lib)) }, null, 1) + '\n');

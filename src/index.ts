@@ -32,6 +32,7 @@ export {
 export { flattenLayers, type FlattenSource, type FlattenOptions, type FlattenResult } from './oci/flatten.ts';
 export { DEFAULT_LIMITS, type TarLimits } from './tar/limits.ts';
 export { readTar, type TarEntry } from './tar/reader.ts';
+export { gzip, gzipStream, GZIP_CHUNK, inlineDeflatePool, type DeflatePool } from './oci/gzip.ts';
 export { detectCompression, setDecompressor, decompressor, decompress, type DecompressFn } from './oci/decompress.ts';
 export type { StoreFsLike, WritableFileLike } from './fs/store-types.ts';
 export { memoryStoreFs } from './fs/memory-store.ts';

@@ -7,7 +7,8 @@ import { blake3 as nobleBlake3 } from '@noble/hashes/blake3.js';
 import * as lib from '../src/index.node.ts';
 import { chunkBoundariesRef } from '../src/ref/cdc.ts';
 // @ts-expect-error plain JS module shared with Deno and the browser
-import { runSmoke, pseudoRandom } from './smoke/cases.js';
+import { runSmoke, runSmokeAsync, gzipSmokeInputs, pseudoRandom } from './smoke/cases.js';
+import { gunzipSync } from 'node:zlib';
 import expected from './smoke/expected.json' with { type: 'json' };
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -15,8 +16,21 @@ const pattern = (n: number) => Uint8Array.from({ length: n }, (_, i) => i % 251)
 const want = expected as Record<string, string>;
 
 describe('runtime smoke vectors', () => {
-  it('Node computes exactly expected.json', () => {
-    expect(runSmoke(lib)).toEqual(want);
+  it('Node computes exactly expected.json', async () => {
+    expect({ ...runSmoke(lib), ...(await runSmokeAsync(lib)) }).toEqual(want);
+  });
+
+  it('the gzip vectors are valid gzip of their inputs (zlib gives the inputs back)', async () => {
+    let checked = 0;
+    for (const [name, data] of Object.entries(gzipSmokeInputs() as Record<string, Uint8Array>)) {
+      for (const level of [1, 6, 9]) {
+        const gz = await lib.gzip(data, { level });
+        expect(createHash('sha256').update(gz).digest('hex')).toBe(want[`gzip/${name}/${level}`]);
+        expect(Buffer.compare(gunzipSync(gz), Buffer.from(data))).toBe(0);
+        checked++;
+      }
+    }
+    expect(checked).toBe(12);
   });
 
   it('expected.json agrees with node:crypto and @noble/hashes', () => {

@@ -100,3 +100,23 @@ export async function* gzipStream(source: AsyncIterable<Uint8Array>, level = GZI
   dv.setUint32(4, size % 0x100000000, true);
   yield trailer;
 }
+
+/** gzip a whole buffer (the same bytes as gzipStream, on the calling thread unless a pool is given). */
+export async function gzip(data: Uint8Array, options: { level?: number; pool?: DeflatePool } = {}): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  async function* one() {
+    yield data;
+  }
+  for await (const p of gzipStream(one(), options.level ?? GZIP_DEFAULT_LEVEL, options.pool)) {
+    parts.push(p);
+    total += p.length;
+  }
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}

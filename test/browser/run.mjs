@@ -41,11 +41,11 @@ try {
   await page.goto(`${base}/test/browser/blank.html`);
   const result = await page.evaluate(async () => {
     const lib = await import('/dist/index.js');
-    const { runSmoke } = await import('/test/smoke/cases.js');
+    const { runSmoke, runSmokeAsync } = await import('/test/smoke/cases.js');
     const expected = await (await fetch('/test/smoke/expected.json')).json();
     let code = null;
     try { lib.sha256('x'); } catch (e) { code = e.code; }
-    return { got: runSmoke(lib), expected, engine: lib.sha256Engine().name, code, ua: navigator.userAgent };
+    return { got: { ...runSmoke(lib), ...(await runSmokeAsync(lib)) }, expected, engine: lib.sha256Engine().name, code, ua: navigator.userAgent };
   });
   console.log(`chromium: ${result.ua}`);
   const check = (ok, what) => { if (ok) passed++; else { failed++; console.error(`FAIL ${what}`); } };

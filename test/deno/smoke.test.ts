@@ -1,7 +1,7 @@
 // Deno smoke suite: the same digests as Node on the same bytes (expected.json is checked against
 // independent implementations by test/smoke.test.ts under Node). Run: npm run test:deno
 import * as lib from '../../src/index.node.ts';
-import { runSmoke } from '../smoke/cases.js';
+import { runSmoke, runSmokeAsync } from '../smoke/cases.js';
 import expected from '../smoke/expected.json' with { type: 'json' };
 
 declare const Deno: {
@@ -15,8 +15,8 @@ function assertEqual(got: unknown, want: unknown, what: string): void {
   if (got !== want) throw new Error(`${what}: got ${String(got).slice(0, 200)}, want ${String(want).slice(0, 200)}`);
 }
 
-Deno.test('kernels give the same digests as Node', () => {
-  const got = runSmoke(lib) as Record<string, string>;
+Deno.test('kernels give the same digests (and gzip bytes) as Node', async () => {
+  const got = { ...runSmoke(lib), ...(await runSmokeAsync(lib)) } as Record<string, string>;
   const want = expected as Record<string, string>;
   assertEqual(Object.keys(got).length, Object.keys(want).length, 'number of cases');
   for (const k of Object.keys(want)) assertEqual(got[k], want[k], k);

@@ -42,3 +42,22 @@ export function runSmoke(lib) {
   r['content/chunks'] = c.chunks.map((x) => `${x.offset}+${x.length}:${hex(x.blake3)}`).join(',');
   return r;
 }
+
+/**
+ * gzip by layerkit's deflate kernel: the compressed bytes (not only the content) must be the same
+ * in every runtime. Values: sha256 of the gzip output.
+ */
+export async function runSmokeAsync(lib) {
+  const r = {};
+  const text = new TextEncoder().encode(Array.from({ length: 40000 }, (_, i) => `line ${i % 977} of ${(i * 7) % 13}\n`).join(''));
+  for (const [name, data] of [['text', text], ['pattern-300k', pattern(300000)], ['random-200k', pseudoRandom(200000, 7)], ['empty', new Uint8Array(0)]]) {
+    for (const level of [1, 6, 9]) r[`gzip/${name}/${level}`] = hex(lib.sha256(await lib.gzip(data, { level })));
+  }
+  return r;
+}
+
+/** The inputs of runSmokeAsync, for checking outside the runtimes (gunzip gives them back). */
+export function gzipSmokeInputs() {
+  const text = new TextEncoder().encode(Array.from({ length: 40000 }, (_, i) => `line ${i % 977} of ${(i * 7) % 13}\n`).join(''));
+  return { text, 'pattern-300k': pattern(300000), 'random-200k': pseudoRandom(200000, 7), empty: new Uint8Array(0) };
+}
