@@ -272,7 +272,7 @@ export class SnapshotStore {
     return { path: this.treePath(r.id), readOnly: r.kind !== 'active', materialize: r.materialize };
   }
 
-  #create(kind: 'active' | 'view', key: string, parent: string | undefined, options: SnapshotOptions): Promise<Mount> {
+  async #create(kind: 'active' | 'view', key: string, parent: string | undefined, options: SnapshotOptions): Promise<Mount> {
     assertKey(key);
     if (parent !== undefined) assertKey(parent, 'parent');
     return this.withLock(`${kind === 'active' ? 'prepare' : 'view'} ${key}`, (set) => this.createLocked(set, kind, key, parent, options));
