@@ -112,6 +112,12 @@ export const CODES = {
   ERR_STORE_CORRUPT: EXIT.integrity,
   /** The store was written by a format version this build does not read. */
   ERR_STORE_VERSION: EXIT.unsupported,
+  /** A container name names no container in the store. */
+  ERR_CONTAINER_NOT_FOUND: EXIT.invalidInput,
+  /** A container of that name exists already in the store. */
+  ERR_CONTAINER_EXISTS: EXIT.invalidInput,
+  /** The snapshot belongs to a container: it is removed with `layerkit container rm`, not `snapshots rm`. */
+  ERR_CONTAINER_SNAPSHOT: EXIT.invalidInput,
 } as const;
 
 export type ErrorCode = keyof typeof CODES;

@@ -9,3 +9,8 @@ export { openWriter, type SnapshotWriter } from './platform/snapshot-writer.ts';
 export { SnapshotStore, type OpenStoreOptions, type StoreUsage } from './snapshot/store.ts';
 export { checkStore, type CheckReport, type Issue } from './snapshot/check.ts';
 export type { Kind, Materialize, Mount, SnapshotInfo, Usage, BlobRef } from './snapshot/types.ts';
+export {
+  createContainer, commitContainer, containerChanges, containerPath, removeContainer, listContainers, getContainer,
+  unpackImageSnapshots, pruneImageSnapshots,
+  type ContainerPorts, type ContainerRecord, type CreateContainerOptions, type CommitContainerOptions,
+} from './api/container.ts';

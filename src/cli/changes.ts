@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { nodeFsSyncReads as nodeFs } from '../fs/node-sync.ts';
 import { changes } from '../api/changes.ts';
+import type { TreeChange } from '../tree/changes.ts';
 import { out, usageError } from './io.ts';
 import { EXCLUDE_HELP, EXCLUDE_OPTIONS, excludePatterns } from './options.ts';
 
@@ -39,14 +40,19 @@ export async function changesCommand(argv: string[]): Promise<number> {
   }
   if (positionals.length !== 2) throw usageError('changes: give OLD and NEW (see layerkit changes --help)');
   const r = await changes(nodeFs, positionals[0]!, positionals[1]!, { exclude: await excludePatterns(values) });
-  if (values.json) {
+  printChanges(r.changes, values.json);
+  return 0;
+}
+
+/** A change list as `layerkit changes` prints it (A|C|D /path lines, or --json). */
+export function printChanges(list: readonly TreeChange[], json: boolean): void {
+  if (json) {
     const j = { added: [] as string[], changed: [] as string[], deleted: [] as string[] };
-    for (const c of r.changes) (c.kind === 'add' ? j.added : c.kind === 'modify' ? j.changed : j.deleted).push('/' + c.path);
+    for (const c of list) (c.kind === 'add' ? j.added : c.kind === 'modify' ? j.changed : j.deleted).push('/' + c.path);
     out(JSON.stringify(j));
   } else {
     const lines: string[] = [];
-    for (const c of r.changes) lines.push(`${LETTER[c.kind]} /${c.path}`);
+    for (const c of list) lines.push(`${LETTER[c.kind]} /${c.path}`);
     if (lines.length) out(lines.join('\n'));
   }
-  return 0;
 }

@@ -14,7 +14,8 @@ Commands:
   image init|add-layer|ls|inspect|export
                          OCI image layouts: build images from layers, export docker-archive
   snapshots CMD ...      containerd-style snapshots in a store: prepare, view, commit, rm, info, ls, usage
-  store CMD              the snapshot store itself: init, check (fsck), ls, usage
+  store CMD              the snapshot store itself: init, check (fsck), ls, usage, gc
+  container CMD ...      containers on OCI images: create, ls, diff, commit, rm, path, cp, rm-path
 
 Run "layerkit <command> --help" for a command's options. Exit codes: see README.md.
 `;
@@ -32,6 +33,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   image: async () => (await import('./image.ts')).imageCommand,
   snapshots: async () => (await import('./snapshots.ts')).snapshotsCommand,
   store: async () => (await import('./snapshots.ts')).storeCommand,
+  container: async () => (await import('./container.ts')).containerCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

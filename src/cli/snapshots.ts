@@ -44,6 +44,8 @@ Commands:
                 lists leftovers of interrupted operations (removed with --repair, or by the next
                 change to the store). Exit 0 when consistent, 6 (ERR_STORE_CORRUPT) otherwise.
   ls            every snapshot (same as layerkit snapshots ls)
+  gc [--json]   remove the snapshots of image layers (made by layerkit container create) that no
+                snapshot is based on any more; prints their keys
   usage [--json]
                 each snapshot's own usage, the disk all trees take together (each inode once)
                 against what they would take as full copies, and the blobs
@@ -165,7 +167,7 @@ export async function snapshotsCommand(argv: string[]): Promise<number> {
 }
 
 export async function storeCommand(argv: string[]): Promise<number> {
-  const { values, sub, rest } = args(argv, 0, 0, 'usage: layerkit store init|check|ls|usage (see layerkit store --help)');
+  const { values, sub, rest } = args(argv, 0, 0, 'usage: layerkit store init|check|ls|usage|gc (see layerkit store --help)');
   if (values.help || sub === undefined) {
     process.stdout.write(STORE_HELP);
     return values.help ? 0 : 2;
@@ -201,6 +203,8 @@ export async function storeCommand(argv: string[]): Promise<number> {
     }
     case 'ls':
       return listCommand(await openStore(dir, { create: false }), values.json);
+    case 'gc':
+      return (await import('./container.ts')).storeGc(dir, values.json);
     case 'usage': {
       const u = await (await openStore(dir, { create: false })).storeUsage();
       if (values.json) out(JSON.stringify(u));

@@ -8,19 +8,23 @@
  *   - a parent that is missing or not committed; a cycle of parents
  *   - a committed snapshot whose blob is missing, of another size, or of another sha256
  *   - store.json damaged, empty/ not empty
+ *   - a container record that does not parse (or is misnamed), whose snapshot is missing, not
+ *     active or not labelled as its own, or whose snapshot's parent is not the recorded chain ID
  * leftovers (harmless; what a killed process leaves; removed by --repair or the next mutation):
  *   - entries in tmp/, a stale lock, an active record superseded by its commit,
- *     trees and blobs no record refers to
+ *     trees and blobs no record refers to, an active snapshot labelled as a container that has
+ *     no container record (an interrupted container create or rm)
  */
 import { isLayerkitError, wrapError } from '../errors.ts';
 import { acquireLock, readLock } from './lock.ts';
 import { decodeKey } from './keys.ts';
 import { parseConfig, parseRecord } from './record.ts';
+import { CONTAINER_LABEL, containerNameOf, parseContainer } from './container-record.ts';
 import type { SnapshotStore } from './store.ts';
 import type { SnapshotRecord } from './types.ts';
 
 export interface Issue {
-  /** A short stable name: bad-record, missing-tree, shared-tree, missing-parent, parent-kind, cycle, missing-blob, blob-size, blob-digest, config, empty-not-empty, tmp, stale-lock, superseded, orphan-tree, orphan-blob */
+  /** A short stable name: bad-record, missing-tree, shared-tree, missing-parent, parent-kind, cycle, missing-blob, blob-size, blob-digest, config, empty-not-empty, bad-container, container-snapshot, tmp, stale-lock, superseded, orphan-tree, orphan-blob, orphan-container-snapshot */
   kind: string;
   path: string;
   message: string;
@@ -135,6 +139,34 @@ export async function checkStore(store: SnapshotStore, options: CheckOptions): P
         }
       }
     }
+    // Containers.
+    const owned = new Set<string>();
+    for (const file of await port.readdir(store.containersDir)) {
+      const path = `${store.containersDir}/${file}`;
+      const name = containerNameOf(file);
+      if (name === undefined) {
+        err('bad-container', path, 'not a container record name (containers/ holds only <name>.json)');
+        continue;
+      }
+      let c;
+      try {
+        const bytes = await port.readFile(path);
+        if (!bytes) continue;
+        c = parseContainer(bytes, path, name);
+      } catch (e) {
+        err('bad-container', path, isLayerkitError(e) ? e.message : wrapError(e, `read ${path}`).message);
+        continue;
+      }
+      owned.add(c.snapshot);
+      const s = byKey.get(c.snapshot);
+      if (!s) err('container-snapshot', path, `container ${JSON.stringify(name)}: its snapshot ${JSON.stringify(c.snapshot)} is missing`);
+      else if (s.kind !== 'active' || s.labels[CONTAINER_LABEL] !== name) err('container-snapshot', path, `container ${JSON.stringify(name)}: its snapshot ${JSON.stringify(c.snapshot)} is ${s.kind}${s.labels[CONTAINER_LABEL] !== name ? ' and not labelled as its own' : ''}`);
+      else if ((s.parent ?? null) !== c.image.chainID) err('container-snapshot', path, `container ${JSON.stringify(name)}: its snapshot is based on ${s.parent ?? 'nothing'}, the record says ${c.image.chainID ?? 'nothing'}`);
+    }
+    const orphanContainers = [...byKey.values()].filter((r) => r.kind === 'active' && r.labels[CONTAINER_LABEL] !== undefined && !owned.has(r.key));
+    const badContainers = errors.some((e) => e.kind === 'bad-container');
+    for (const r of orphanContainers) left('orphan-container-snapshot', store.metaPath(r.key), `snapshot ${JSON.stringify(r.key)} is labelled as container ${JSON.stringify(r.labels[CONTAINER_LABEL])}, which has no record (an interrupted container create or rm)${badContainers ? '; a damaged container record may own it' : ''}`);
+
     // Leftovers.
     for (const n of await port.readdir(store.tmpDir)) left('tmp', `${store.tmpDir}/${n}`, 'temporary file or tree of an interrupted operation');
     const set = { live: byKey, superseded };
@@ -147,12 +179,12 @@ export async function checkStore(store: SnapshotStore, options: CheckOptions): P
     if (options.repair) {
       for (const n of await port.readdir(store.tmpDir)) await port.remove(`${store.tmpDir}/${n}`);
       for (const r of superseded) await port.remove(store.metaPath(r.key));
-      if (!badRecords) {
-        await store.collectGarbage(set);
-        repaired = leftovers.length;
-      } else {
-        repaired = leftovers.filter((l) => l.kind !== 'orphan-tree' && l.kind !== 'orphan-blob').length;
+      if (!badContainers && !badRecords) {
+        for (const r of orphanContainers) await store.removeLocked(set, r.key);
       }
+      if (!badRecords) await store.collectGarbage(set);
+      repaired = leftovers.filter((l) => !(badRecords && (l.kind === 'orphan-tree' || l.kind === 'orphan-blob'))
+        && !((badContainers || badRecords) && l.kind === 'orphan-container-snapshot')).length;
     }
     return { ok: errors.length === 0, snapshots: byKey.size, blobs: digests.size, errors, leftovers, repaired };
   } finally {

@@ -8,6 +8,7 @@
  *   snapshots/<id>/         the snapshot's tree: its "mount" (active: read-write; others read-only)
  *   blobs/sha256/<hex>      layer blobs of committed snapshots, by digest (shared when equal)
  *   empty/                  an empty tree: the parent of snapshots without one, for diffs
+ *   containers/<name>.json  container records (container-record.ts; made on first use)
  *   tmp/                    temporary files and trees; only the lock holder writes here
  *
  * Records are the truth, written atomically (temp in tmp/, fsync, rename, fsync meta/); every
@@ -28,7 +29,9 @@ import { diff } from '../api/diff.ts';
 import { acquireLock, type HeldLock } from './lock.ts';
 import { assertKey, encodeKey, decodeKey, newId } from './keys.ts';
 import { encodeJson, parseConfig, parseRecord, STORE_FORMAT, STORE_VERSION, type StoreConfig } from './record.ts';
-import type { Kind, Mount, SnapshotInfo, SnapshotRecord, StorePort, Usage } from './types.ts';
+import { CONTAINER_LABEL, containerFileName } from './container-record.ts';
+import { newSha256, hex } from '../oci/digest.ts';
+import type { BlobRef, Kind, Mount, SnapshotInfo, SnapshotRecord, StorePort, Usage } from './types.ts';
 
 export interface OpenStoreOptions {
   /** Create the store when the directory is missing or empty (default true). */
@@ -43,6 +46,19 @@ export interface OpenStoreOptions {
 
 export interface SnapshotOptions {
   labels?: Record<string, string>;
+}
+
+/**
+ * commit with a known layer: the blob that turns the parent's tree into this one (e.g. the image
+ * layer that was just applied into the active snapshot) is stored as is instead of a new diff.
+ * Its bytes are read only when the store does not hold that digest yet, and verified (sha256, size).
+ */
+export interface KnownBlob extends BlobRef {
+  read(): AsyncIterable<Uint8Array>;
+}
+
+export interface CommitOptions extends SnapshotOptions {
+  blob?: KnownBlob;
 }
 
 export interface RecordSet {
@@ -75,6 +91,8 @@ export class SnapshotStore {
   get blobsDir(): string { return `${this.root}/blobs/sha256`; }
   get tmpDir(): string { return `${this.root}/tmp`; }
   get emptyDir(): string { return `${this.root}/empty`; }
+  get containersDir(): string { return `${this.root}/containers`; }
+  containerPath(name: string): string { return `${this.containersDir}/${containerFileName(name)}`; }
   metaPath(key: string): string { return `${this.metaDir}/${encodeKey(key)}.json`; }
   treePath(id: string): string { return `${this.snapshotsDir}/${id}`; }
   blobPath(digest: string): string { return `${this.blobsDir}/${digest.slice('sha256:'.length)}`; }
@@ -257,8 +275,15 @@ export class SnapshotStore {
   async #create(kind: 'active' | 'view', key: string, parent: string | undefined, options: SnapshotOptions): Promise<Mount> {
     assertKey(key);
     if (parent !== undefined) assertKey(parent, 'parent');
+    return this.withLock(`${kind === 'active' ? 'prepare' : 'view'} ${key}`, (set) => this.createLocked(set, kind, key, parent, options));
+  }
+
+  /** prepare/view for a caller that holds the lock (withLock) and passes its record set (kept up to date). */
+  async createLocked(set: RecordSet, kind: 'active' | 'view', key: string, parent: string | undefined, options: SnapshotOptions = {}): Promise<Mount> {
+    assertKey(key);
+    if (parent !== undefined) assertKey(parent, 'parent');
     const labels = checkLabels(options.labels);
-    return this.withLock(`${kind === 'active' ? 'prepare' : 'view'} ${key}`, async (set) => {
+    {
       const taken = set.live.get(key);
       if (taken) throw new LayerkitError('ERR_SNAPSHOT_EXISTS', `snapshot ${JSON.stringify(key)} exists already (${taken.kind}); keys are unique across kinds`, { key, kind: taken.kind });
       let src: string | undefined;
@@ -283,16 +308,18 @@ export class SnapshotStore {
         throw wrapError(e, `${kind === 'active' ? 'prepare' : 'view'} ${key}`);
       }
       const now = new Date().toISOString();
-      await this.#writeRecord({ version: 1, key, kind, id, ...(parent !== undefined ? { parent } : {}), labels, created: now, updated: now, materialize: method });
+      const rec: SnapshotRecord = { version: 1, key, kind, id, ...(parent !== undefined ? { parent } : {}), labels, created: now, updated: now, materialize: method };
+      await this.#writeRecord(rec);
+      set.live.set(key, rec);
       return { path: this.treePath(id), readOnly: kind === 'view', materialize: method };
-    });
+    }
   }
 
   /**
    * Commit the active snapshot `key` as `name`: its layer blob (the diff from the parent's tree)
    * is stored by digest, and the tree becomes read-only content children can be prepared from.
    */
-  async commit(name: string, key: string, options: SnapshotOptions = {}): Promise<SnapshotInfo> {
+  async commit(name: string, key: string, options: CommitOptions = {}): Promise<SnapshotInfo> {
     assertKey(name, 'name');
     assertKey(key);
     const labels = checkLabels(options.labels);
@@ -313,15 +340,20 @@ export class SnapshotStore {
       }
       const tree = this.treePath(a.id);
       const tmpBlob = this.tmpName('blob');
-      let blob;
+      let blob: BlobRef;
       try {
-        const tf = await this.port.createTemp(tmpBlob);
-        try {
-          blob = await diff(this.port.fs, parentTree, tree, (c) => tf.write(c), { compression: this.config.compression });
-          await tf.finish();
-        } catch (e) {
-          await tf.abort();
-          throw e;
+        const known = options.blob;
+        if (known && (await this.port.kindOf(this.blobPath(known.digest))) === 'file') {
+          blob = known;
+        } else {
+          const tf = await this.port.createTemp(tmpBlob);
+          try {
+            blob = known ? await copyKnownBlob(known, (c) => tf.write(c)) : await diff(this.port.fs, parentTree, tree, (c) => tf.write(c), { compression: this.config.compression });
+            await tf.finish();
+          } catch (e) {
+            await tf.abort();
+            throw e;
+          }
         }
         const dest = this.blobPath(blob.digest);
         if ((await this.port.kindOf(dest)) === 'file') await this.port.remove(tmpBlob);
@@ -358,6 +390,18 @@ export class SnapshotStore {
     assertKey(key);
     await this.withLock(`remove ${key}`, async (set) => {
       const r = await this.#get(key, set);
+      const owner = r.labels[CONTAINER_LABEL];
+      if (owner !== undefined && (await this.port.kindOf(this.containerPath(owner))) === 'file') {
+        throw new LayerkitError('ERR_CONTAINER_SNAPSHOT', `remove ${key}: it is the snapshot of container ${JSON.stringify(owner)}; remove the container (layerkit container rm ${owner})`, { key, container: owner });
+      }
+      await this.removeLocked(set, key);
+    });
+  }
+
+  /** remove for a caller that holds the lock and passes its record set (kept up to date). */
+  async removeLocked(set: RecordSet, key: string): Promise<void> {
+    {
+      const r = await this.#get(key, set);
       const children = [...set.live.values()].filter((x) => x.parent === key).map((x) => x.key).sort();
       if (children.length) {
         throw new LayerkitError('ERR_SNAPSHOT_HAS_CHILDREN', `remove ${key}: ${children.length} snapshot(s) are based on it (${children.slice(0, 5).join(', ')}${children.length > 5 ? ', ...' : ''}); remove them first`, { key, children });
@@ -375,7 +419,8 @@ export class SnapshotStore {
       } catch (e) {
         throw wrapError(e, `remove ${key}`);
       }
-    });
+      set.live.delete(key);
+    }
   }
 
   /**
@@ -454,4 +499,20 @@ export function chooseMethods(
   const active = want === 'auto' ? cheapest : want === 'copy' ? 'copy' : can[want] ? want : 'copy';
   const view = can.hardlink ? 'hardlink' : cheapest;
   return { active, view };
+}
+
+/** Copy a known layer blob to `sink`, verifying its sha256 and size. */
+async function copyKnownBlob(known: KnownBlob, sink: (chunk: Uint8Array) => Promise<void>): Promise<BlobRef> {
+  const h = newSha256();
+  let size = 0;
+  for await (const c of known.read()) {
+    h.update(c);
+    size += c.length;
+    await sink(c);
+  }
+  const got = `sha256:${hex(h.digest())}`;
+  if (got !== known.digest || size !== known.size) {
+    throw new LayerkitError('ERR_DIGEST_MISMATCH', `layer blob ${known.digest}: read ${size} bytes hashing to ${got} (expected ${known.size} bytes)`, { digest: known.digest, actual: got, size });
+  }
+  return { digest: known.digest, diffID: known.diffID, size: known.size, mediaType: known.mediaType };
 }

@@ -78,6 +78,8 @@ export interface AddLayerOptions {
   platform?: Platform;
   /** RFC 3339 creation time for a new image's config (the history entry carries its own). */
   created?: string;
+  /** Start from this image (e.g. resolveManifest of a recorded digest); overrides `base`. */
+  baseImage?: ResolvedImage;
 }
 
 export interface NewLayer extends AddLayerInput {}
@@ -175,6 +177,14 @@ export class OciLayout {
       const nested = parseIndex(await this.#json(desc, 'image index'), `image index ${desc.digest}`);
       desc = pickPlatform(nested.manifests, platform, `image index ${desc.digest}`);
     }
+    return this.resolveManifest(desc, tag ?? tagOf(desc));
+  }
+
+  /**
+   * The image of a manifest descriptor (e.g. one recorded earlier, whatever its tag names now):
+   * its manifest, config and layers, verified like resolve().
+   */
+  async resolveManifest(desc: Descriptor, tag?: string): Promise<ResolvedImage> {
     if (!isManifestMediaType(desc.mediaType)) {
       throw new LayerkitError('ERR_UNKNOWN_MEDIA_TYPE', `${tag ? `tag "${tag}"` : 'image'} ${desc.digest}: media type "${desc.mediaType}" is not an image manifest or index`, { mediaType: desc.mediaType, digest: desc.digest });
     }
@@ -188,7 +198,7 @@ export class OciLayout {
     }
     const chains = chainIDs(diffIDs, this.#sha256);
     const layers = manifest.layers.map((d, i) => this.#layer(d, diffIDs[i]!, chains[i]!));
-    return { tag: tag ?? tagOf(desc), descriptor: desc, manifest, config, layers };
+    return { tag, descriptor: desc, manifest, config, layers };
   }
 
   /** The layers of `tag` in order (bottom first): the input of an unpack. */
@@ -268,11 +278,13 @@ export class OciLayout {
       throw new LayerkitError('ERR_DIGEST_MISMATCH', `layer ${layer.digest}: ${size} bytes stored, ${layer.size} given`, { digest: layer.digest, size, expectedSize: layer.size });
     }
     const baseTag = options.base ?? tag;
-    let base: ResolvedImage | undefined;
-    try {
-      base = await this.resolve(baseTag, options.platform);
-    } catch (e) {
-      if (!(e instanceof LayerkitError && e.code === 'ERR_TAG_NOT_FOUND' && options.base === undefined)) throw e;
+    let base: ResolvedImage | undefined = options.baseImage;
+    if (!base) {
+      try {
+        base = await this.resolve(baseTag, options.platform);
+      } catch (e) {
+        if (!(e instanceof LayerkitError && e.code === 'ERR_TAG_NOT_FOUND' && options.base === undefined)) throw e;
+      }
     }
     const platform = options.platform ?? { os: 'linux', architecture: 'amd64' };
     const config0 = base?.config ?? emptyConfig(platform, options.created);

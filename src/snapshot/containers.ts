@@ -1,0 +1,87 @@
+/**
+ * Container records in the snapshot store, changed under the store lock together with the
+ * container's active snapshot (see container-record.ts for the order of the steps and what an
+ * interrupted step leaves behind).
+ */
+import { LayerkitError, wrapError } from '../errors.ts';
+import {
+  CONTAINER_LABEL, assertContainerName, containerNameOf, containerSnapshotKey, encodeContainer, parseContainer,
+  type ContainerImage, type ContainerRecord,
+} from './container-record.ts';
+import { newId } from './keys.ts';
+import type { SnapshotStore } from './store.ts';
+import type { Mount } from './types.ts';
+
+export async function readContainer(store: SnapshotStore, name: string): Promise<ContainerRecord | undefined> {
+  assertContainerName(name);
+  const file = store.containerPath(name);
+  const bytes = await store.port.readFile(file).catch((e) => { throw wrapError(e, `read ${file}`); });
+  return bytes ? parseContainer(bytes, file, name) : undefined;
+}
+
+export async function getContainer(store: SnapshotStore, name: string): Promise<ContainerRecord> {
+  const r = await readContainer(store, name);
+  if (!r) throw new LayerkitError('ERR_CONTAINER_NOT_FOUND', `no container ${JSON.stringify(name)} in ${store.root}`, { name, store: store.root });
+  return r;
+}
+
+/** Every container, sorted by name. A damaged record is ERR_STORE_CORRUPT naming the file. */
+export async function listContainers(store: SnapshotStore): Promise<ContainerRecord[]> {
+  const out: ContainerRecord[] = [];
+  for (const file of await store.port.readdir(store.containersDir)) {
+    const name = containerNameOf(file);
+    const path = `${store.containersDir}/${file}`;
+    if (name === undefined) throw new LayerkitError('ERR_STORE_CORRUPT', `${path}: not a container record name (see layerkit store check)`, { path });
+    const r = await readContainer(store, name);
+    if (r) out.push(r);
+  }
+  return out;
+}
+
+/**
+ * Under the lock: the active snapshot container/<name> on the image's top chain snapshot, then
+ * the record (the commit point). ERR_CONTAINER_EXISTS when the name is taken.
+ */
+export async function createContainerRecord(store: SnapshotStore, name: string, image: ContainerImage): Promise<{ record: ContainerRecord; mount: Mount }> {
+  assertContainerName(name);
+  const key = containerSnapshotKey(name);
+  return store.withLock(`container create ${name}`, async (set) => {
+    if (await readContainer(store, name)) {
+      throw new LayerkitError('ERR_CONTAINER_EXISTS', `container ${JSON.stringify(name)} exists already in ${store.root}`, { name });
+    }
+    const stale = set.live.get(key);
+    if (stale) {
+      // The leftover of an interrupted create or rm of this name: ours to remove.
+      if (stale.kind !== 'active' || stale.labels[CONTAINER_LABEL] !== name) {
+        throw new LayerkitError('ERR_SNAPSHOT_EXISTS', `container create ${name}: snapshot ${JSON.stringify(key)} exists and is not a container's`, { name, key });
+      }
+      await store.removeLocked(set, key);
+    }
+    const mount = await store.createLocked(set, 'active', key, image.chainID ?? undefined, { labels: { [CONTAINER_LABEL]: name } });
+    const record: ContainerRecord = { version: 1, name, snapshot: key, image, created: new Date().toISOString() };
+    try {
+      await store.port.mkdirp(store.containersDir);
+      await store.port.writeFileAtomic(store.containerPath(name), encodeContainer(record), `${store.tmpDir}/container-${newId()}`);
+    } catch (e) {
+      await store.removeLocked(set, key).catch(() => {});
+      throw wrapError(e, `container create ${name}: write ${store.containerPath(name)}`);
+    }
+    return { record, mount };
+  });
+}
+
+/** Under the lock: unlink the record (the commit point), then remove the snapshot. */
+export async function removeContainerRecord(store: SnapshotStore, name: string): Promise<ContainerRecord> {
+  assertContainerName(name);
+  return store.withLock(`container rm ${name}`, async (set) => {
+    const r = await getContainer(store, name);
+    try {
+      await store.port.remove(store.containerPath(name));
+      await store.port.syncDir(store.containersDir);
+    } catch (e) {
+      throw wrapError(e, `container rm ${name}`);
+    }
+    if (set.live.has(r.snapshot)) await store.removeLocked(set, r.snapshot);
+    return r;
+  });
+}
