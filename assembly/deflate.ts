@@ -171,6 +171,12 @@ function setup(total: i32): void {
   return <i32>((v * 0x9E3779B1) >> (32 - HASH_BITS));
 }
 
+/** hashAt(p) with one load; p + 4 bytes must be readable. */
+// @ts-ignore: decorator
+@inline function hashAt4(p: usize): i32 {
+  return <i32>(((load<u32>(p) & 0xffffff) * 0x9E3779B1) >> (32 - HASH_BITS));
+}
+
 /** Length of the common prefix of a and b, at most max. */
 // @ts-ignore: decorator
 @inline function matchLen(a: usize, b: usize, max: i32): i32 {
@@ -194,14 +200,19 @@ function longest(win: usize, cur: i32, cand: i32, best: i32, chain: i32, max: i3
   matchDist = 0;
   if (bestLen >= max) return bestLen;
   if (nice > max) nice = max;
+  // A candidate can only beat bestLen if it agrees on the two bytes ending at bestLen and on the
+  // first two (bestLen >= 2 here): zlib's scan_end test. Filters only, so the result is the same.
+  const start2 = load<u16>(curp);
+  let end2 = load<u16>(curp + <usize>(bestLen - 1));
   while (cand >= 0 && cand >= limit && chain > 0) {
     const cp = win + <usize>cand;
-    if (load<u8>(cp + <usize>bestLen) == load<u8>(curp + <usize>bestLen) && load<u16>(cp) == load<u16>(curp)) {
+    if (load<u16>(cp + <usize>(bestLen - 1)) == end2 && load<u16>(cp) == start2) {
       const len = matchLen(cp, curp, max);
       if (len > bestLen) {
         bestLen = len;
         matchDist = cur - cand;
         if (len >= nice) break;
+        end2 = load<u16>(curp + <usize>(bestLen - 1));
       }
     }
     cand = load<i32>(prevPtr + (<usize>cand << 2));
@@ -511,7 +522,7 @@ export function deflate_chunk(win: usize, dictLen: i32, total: i32, level: i32, 
   memory.fill(headPtr, 0xff, <usize>HASH_SIZE << 2);
   // history: insert every dictionary position that has 3 bytes
   for (let p = 0; p < dictLen && p + MIN_MATCH <= total; p++) {
-    const h = headPtr + (<usize>hashAt(win + <usize>p) << 2);
+    const h = headPtr + (<usize>(p + 4 <= total ? hashAt4(win + <usize>p) : hashAt(win + <usize>p)) << 2);
     store<i32>(prevPtr + (<usize>p << 2), load<i32>(h));
     store<i32>(h, p);
   }
@@ -524,7 +535,7 @@ export function deflate_chunk(win: usize, dictLen: i32, total: i32, level: i32, 
   while (cur < total) {
     let cand = -1;
     if (cur + MIN_MATCH <= total) {
-      const h = headPtr + (<usize>hashAt(win + <usize>cur) << 2);
+      const h = headPtr + (<usize>(cur + 4 <= total ? hashAt4(win + <usize>cur) : hashAt(win + <usize>cur)) << 2);
       cand = load<i32>(h);
       store<i32>(prevPtr + (<usize>cur << 2), cand);
       store<i32>(h, cur);
@@ -561,7 +572,7 @@ export function deflate_chunk(win: usize, dictLen: i32, total: i32, level: i32, 
       const stop = cur - 1 + prevLen;
       for (let p = cur + 1; p < stop; p++) {
         if (p + MIN_MATCH > total) break;
-        const h = headPtr + (<usize>hashAt(win + <usize>p) << 2);
+        const h = headPtr + (<usize>(p + 4 <= total ? hashAt4(win + <usize>p) : hashAt(win + <usize>p)) << 2);
         store<i32>(prevPtr + (<usize>p << 2), load<i32>(h));
         store<i32>(h, p);
       }
