@@ -57,6 +57,12 @@ function fsError(code: string, syscall: string, path: string): Error {
   return Object.assign(new Error(`${code}: ${text[code] ?? code}, ${syscall} '${path}'`), { code, syscall, path });
 }
 
+/** Whether `inner` is somewhere below the directory `dir`. */
+function contains(dir: Inode, inner: Inode): boolean {
+  for (const c of dir.children!.values()) if (c === inner || (c.type === 'dir' && contains(c, inner))) return true;
+  return false;
+}
+
 function components(path: string): string[] {
   return path.split('/').filter((c) => c !== '' && c !== '.');
 }
@@ -220,6 +226,7 @@ export class MemoryFs implements MutableFsLike {
     const [toDir, toName] = this.#parent(to, 'rename');
     const old = toDir.children!.get(toName);
     if (old === node) return;
+    if (node.type === 'dir' && (toDir === node || contains(node, toDir))) throw fsError('EINVAL', 'rename', to); // into its own subtree
     if (old) {
       if (old.type === 'dir' && (node.type !== 'dir' || old.children!.size > 0)) {
         throw fsError(node.type === 'dir' ? 'ENOTEMPTY' : 'EISDIR', 'rename', to);

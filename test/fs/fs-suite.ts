@@ -76,10 +76,10 @@ export async function readAll(fs: MutableFsLike, path: string): Promise<string> 
 }
 
 /**
- * Sorted listing of a tree: "path type mode uid:gid [content | -> target] [mtime]". Directory
- * mtimes are left out (adding a name changes them, at times that differ between filesystems).
+ * Sorted listing of a tree: "path type mode uid:gid [content | -> target] [mtime]" (mtimes in ns,
+ * or whole seconds as a layer keeps them, or none). Directory mtimes are left out (adding a name changes them, at times that differ between filesystems).
  */
-export async function listing(fs: MutableFsLike, dir: string, opts: { mtimes?: boolean } = {}): Promise<string[]> {
+export async function listing(fs: MutableFsLike, dir: string, opts: { mtimes?: boolean | 'seconds' } = {}): Promise<string[]> {
   const out: string[] = [];
   const walk = async (d: string, rel: string): Promise<void> => {
     for (const name of (await fs.readdir(d === '' ? '/' : d)).sort()) {
@@ -89,7 +89,7 @@ export async function listing(fs: MutableFsLike, dir: string, opts: { mtimes?: b
       let line = `${r} ${st.type} ${st.type === 'symlink' ? '' : st.mode.toString(8)} ${st.uid}:${st.gid}`;
       if (st.type === 'file') line += ` ${await readAll(fs, p)}`;
       if (st.type === 'symlink') line += ` -> ${await fs.readlink(p)}`;
-      if (opts.mtimes !== false && st.type !== 'dir') line += ` @${st.mtimeNs}`;
+      if (opts.mtimes !== false && st.type !== 'dir') line += ` @${opts.mtimes === 'seconds' ? st.mtimeNs / 1_000_000_000n : st.mtimeNs}`;
       out.push(line);
       if (st.type === 'dir') await walk(p, r);
     }
