@@ -214,9 +214,23 @@ export class MemoryFs implements MutableFsLike {
       node.mtimeNs = this.#now();
       return;
     }
+    // O_CREAT follows a final symlink, a dangling one too: the file is created at its target.
+    let target = path;
+    for (let hops = 0; ; hops++) {
+      let link: Inode;
+      try {
+        link = this.#lookup(target, false, 'open');
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'ENOENT') throw e;
+        break;
+      }
+      if (link.type !== 'symlink') break;
+      if (hops >= MAX_SYMLINK_HOPS) throw fsError('ELOOP', 'open', path);
+      target = link.target.startsWith('/') ? link.target : `${components(target).slice(0, -1).join('/')}/${link.target}`;
+    }
     node = this.#inode('file', options.mode ?? 0o644);
     node.data = bytes;
-    this.#add(path, 'open', node);
+    this.#add(target, 'open', node);
   }
 
   async rename(from: string, to: string): Promise<void> {
@@ -292,7 +306,7 @@ export class MemoryFs implements MutableFsLike {
   /** A new name for an existing non-directory (does not follow a final symlink, like link(2) on Linux). */
   async link(existing: string, path: string): Promise<void> {
     const node = this.#lookup(existing, false, 'link');
-    if (node.type === 'dir') throw fsError('EISDIR', 'link', existing);
+    if (node.type === 'dir') throw fsError('EPERM', 'link', existing); // as link(2) on Linux
     this.#add(path, 'link', node);
     node.nlink++;
   }
