@@ -48,3 +48,11 @@ export {
   initImageLayout, addLayerBlob, addLayerFromDiff, listImages, inspectImage, exportDockerArchive,
   type ImageSummary, type ImageDetails, type AddedLayer,
 } from './api/image.ts';
+export { openUnion, type OpenUnionOptions, type UnionLayerSource } from './union/open.ts';
+export { UnionView, type UnionViewOptions } from './union/view.ts';
+export { LowerTree, type LowerLayer, type LowerNode } from './union/lower.ts';
+export { commitView, viewChanges, type CommitOptions } from './union/commit.ts';
+export {
+  indexTar, bytesReader, uncompressedReader, memoryTarCache, fileTarCache,
+  type TarIndex, type IndexedEntry, type RangedReader, type TarCache,
+} from './union/tar-index.ts';

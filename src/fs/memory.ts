@@ -57,6 +57,12 @@ function fsError(code: string, syscall: string, path: string): Error {
   return Object.assign(new Error(`${code}: ${text[code] ?? code}, ${syscall} '${path}'`), { code, syscall, path });
 }
 
+/** Whether `inner` is somewhere below the directory `dir`. */
+function contains(dir: Inode, inner: Inode): boolean {
+  for (const c of dir.children!.values()) if (c === inner || (c.type === 'dir' && contains(c, inner))) return true;
+  return false;
+}
+
 function components(path: string): string[] {
   return path.split('/').filter((c) => c !== '' && c !== '.');
 }
@@ -208,9 +214,23 @@ export class MemoryFs implements MutableFsLike {
       node.mtimeNs = this.#now();
       return;
     }
+    // O_CREAT follows a final symlink, a dangling one too: the file is created at its target.
+    let target = path;
+    for (let hops = 0; ; hops++) {
+      let link: Inode;
+      try {
+        link = this.#lookup(target, false, 'open');
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'ENOENT') throw e;
+        break;
+      }
+      if (link.type !== 'symlink') break;
+      if (hops >= MAX_SYMLINK_HOPS) throw fsError('ELOOP', 'open', path);
+      target = link.target.startsWith('/') ? link.target : `${components(target).slice(0, -1).join('/')}/${link.target}`;
+    }
     node = this.#inode('file', options.mode ?? 0o644);
     node.data = bytes;
-    this.#add(path, 'open', node);
+    this.#add(target, 'open', node);
   }
 
   async rename(from: string, to: string): Promise<void> {
@@ -220,6 +240,7 @@ export class MemoryFs implements MutableFsLike {
     const [toDir, toName] = this.#parent(to, 'rename');
     const old = toDir.children!.get(toName);
     if (old === node) return;
+    if (node.type === 'dir' && (toDir === node || contains(node, toDir))) throw fsError('EINVAL', 'rename', to); // into its own subtree
     if (old) {
       if (old.type === 'dir' && (node.type !== 'dir' || old.children!.size > 0)) {
         throw fsError(node.type === 'dir' ? 'ENOTEMPTY' : 'EISDIR', 'rename', to);
@@ -285,7 +306,7 @@ export class MemoryFs implements MutableFsLike {
   /** A new name for an existing non-directory (does not follow a final symlink, like link(2) on Linux). */
   async link(existing: string, path: string): Promise<void> {
     const node = this.#lookup(existing, false, 'link');
-    if (node.type === 'dir') throw fsError('EISDIR', 'link', existing);
+    if (node.type === 'dir') throw fsError('EPERM', 'link', existing); // as link(2) on Linux
     this.#add(path, 'link', node);
     node.nlink++;
   }

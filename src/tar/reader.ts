@@ -36,6 +36,8 @@ export interface TarEntry {
   xattrs?: Record<string, Uint8Array>;
   /** Byte offset of the entry's first header block in the tar (for error messages). */
   offset: number;
+  /** Byte offset of the body's first byte in the tar (random access: src/union/tar-index.ts). */
+  dataOffset: number;
   /** The body: exactly `size` bytes, as views valid until the next chunk is requested. */
   body(): AsyncGenerator<Uint8Array>;
 }
@@ -351,6 +353,7 @@ export async function* readTar(source: AsyncIterable<Uint8Array> | Iterable<Uint
         devmajor: realType === 'char' || realType === 'block' ? parseNumber(h, 329, 8, 'devmajor', offset) : 0,
         devminor: realType === 'char' || realType === 'block' ? parseNumber(h, 337, 8, 'devminor', offset) : 0,
         offset: extStart >= 0 ? extStart : offset,
+        dataOffset: src.offset,
         body: () => {
           throw new Error('unreachable');
         },
