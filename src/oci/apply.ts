@@ -176,7 +176,10 @@ export async function applyLayers(layers: readonly LayerSource[], target: string
   result.xattrsSkipped = applier.xattrsSkipped;
   result.rootless = applier.rootless;
   try {
+    // The marker's removal must not stamp the root with the time of the apply.
+    const rootTime = (await fs.lstat(target)).mtimeNs;
     await fs.rm(marker, { recursive: true });
+    await fs.lutimes(target, rootTime);
   } catch (e) {
     throw wrapError(e, `apply: remove ${marker}`);
   }
