@@ -28,7 +28,7 @@
  * and its directories' times; both bounded by maxEntries.
  */
 import { LayerkitError, wrapError } from '../errors.ts';
-import type { MutableFsLike } from '../fs/types.ts';
+import type { FileType, MutableFsLike } from '../fs/types.ts';
 import type { Sha256Like } from '../hash/engines.ts';
 import { readTar, type TarEntry } from '../tar/reader.ts';
 import { resolveLimits, type TarLimits } from '../tar/limits.ts';
@@ -338,8 +338,7 @@ class Applier {
       if (codeOf(err) !== 'ENOENT') throw err;
     }
     if (existing && !(existing.type === 'dir' && e.type === 'dir')) {
-      await this.#fs.rm(host, { recursive: true }); // A6: whatever is in the way goes (the name, never a symlink's target)
-      this.#paths.invalidate();
+      await this.#remove(host, existing.type); // A6: whatever is in the way goes (the name, never a symlink's target)
     }
     switch (e.type) {
       case 'dir':
@@ -404,14 +403,26 @@ class Applier {
   async #whiteout(target: string): Promise<void> {
     const host = await this.#paths.name(target, false);
     if (host === null) return;
+    let st;
     try {
-      await this.#fs.lstat(host);
+      st = await this.#fs.lstat(host);
     } catch (err) {
       if (codeOf(err) === 'ENOENT') return;
       throw err;
     }
-    await this.#fs.rm(host, { recursive: true });
-    this.#paths.invalidate();
+    await this.#remove(host, st.type);
+  }
+
+  /**
+   * Remove the name `host` (never what a symlink points to): unlink for a non-directory, a
+   * recursive rm for a directory. Resolved directories are forgotten only when a directory or a
+   * symlink went (a cached resolution passes through nothing else), so a layer of N whiteouts of
+   * files costs N unlinks, not N re-resolutions of their parents.
+   */
+  async #remove(host: string, type: FileType): Promise<void> {
+    if (type === 'dir') await this.#fs.rm(host, { recursive: true });
+    else await this.#fs.unlink(host);
+    if (type === 'dir' || type === 'symlink') this.#paths.invalidate();
   }
 
   /** A5: remove everything below `dir` not written earlier by this layer (containerd's walk). */
