@@ -10,7 +10,7 @@
 // ours and umoci's rootfs must list the same names, types, modes, owners, mtimes (s), sizes and links.
 // Needs root (umoci unpack without --rootless; owners), umoci, GNU tar, GNU time. Not run in CI.
 //
-//   npm run build && node bench/apply/run.mjs [--runs 5] [--synth 5000,20000,80000] [--no-debian]
+//   npm run build && [DEBIAN_CORPUS=DIR] node bench/apply/run.mjs [--runs 5] [--synth 5000,20000,80000] [--no-debian]
 import { spawnSync, execSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -137,7 +137,7 @@ if (process.getuid?.() !== 0) throw new Error('run as root (umoci unpack keeps o
 mkdirSync(out, { recursive: true });
 const { bin: lk, rev } = freeze();
 const sections = [];
-const machine = `${cpus().length} x ${cpus()[0]?.model}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, ${run('stat', ['-f', '-c', '%T', out]).trim()} file system, Node ${process.version}; ${run('umoci', ['--version']).trim()}; ${run('tar', ['--version']).split('\n')[0]}; layerkit ${rev}`;
+const machine = `${cpus().length} x ${cpus()[0]?.model}, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, ${run('df', ['--output=fstype', out]).split('\n')[1].trim()} file system, Node ${process.version}; ${run('umoci', ['--version']).trim()}; ${run('tar', ['--version']).split('\n')[0]}; layerkit ${rev}`;
 log(machine);
 
 if (!noDebian) {
