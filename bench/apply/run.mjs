@@ -10,7 +10,7 @@
 // ours and umoci's rootfs must list the same names, types, modes, owners, mtimes (s), sizes and links.
 // Needs root (umoci unpack without --rootless; owners), umoci, GNU tar, GNU time. Not run in CI.
 //
-//   npm run build && [DEBIAN_CORPUS=DIR] node bench/apply/run.mjs [--runs 5] [--synth 5000,20000,80000] [--no-debian]
+//   npm run build && [DEBIAN_CORPUS=DIR] node bench/apply/run.mjs [--runs 5] [--synth 5000,20000,80000] [--no-debian] [--out DIR]
 import { spawnSync, execSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -19,7 +19,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const debian = process.env.DEBIAN_CORPUS ?? join(root, 'bench', '.cache', 'debian');
-const out = join(root, 'bench', '.cache', 'apply-out');
+const argOut = (() => { const i = process.argv.indexOf('--out'); return i > 0 ? process.argv[i + 1] : undefined; })();
+// --out DIR: where layouts and unpacked trees go (e.g. a tmpfs, to take the disk out of the measure)
+const out = argOut ?? join(root, 'bench', '.cache', 'apply-out');
 const argValue = (n, d) => { const i = process.argv.indexOf(n); return i > 0 ? process.argv[i + 1] : d; };
 const runs = Number(argValue('--runs', '5'));
 const synth = argValue('--synth', '5000,20000,80000').split(',').filter(Boolean).map(Number);
