@@ -1,7 +1,10 @@
 /**
  * Image operations over an OCI image layout: init, add a layer (from a layer blob or straight
- * from a diff of two trees), list, inspect, export to docker-archive. Unpack/flatten build on
- * OciLayout.layers() (each layer's blob and verified tar stream with its digest and diffID).
+ * from a diff of two trees), list, inspect, export to docker-archive, unpack to a directory,
+ * flatten to a one-layer image. Unpack and flatten build on OciLayout.resolve() (the layers in
+ * order with digest, size and diffID) and hand the blobs to applyLayers / flattenLayers, which
+ * hash them while reading and fail on any mismatch (so the blobs are read unverified here and
+ * hashed once).
  */
 import type { FsLike } from '../fs/types.ts';
 import type { StoreFsLike } from '../fs/store-types.ts';
@@ -9,7 +12,12 @@ import { LayerkitError } from '../errors.ts';
 import { OciLayout, type AddLayerOptions, type NewLayer, type ResolvedImage } from '../oci/layout/layout.ts';
 import type { Descriptor, Platform } from '../oci/layout/descriptor.ts';
 import { dockerArchive, type DockerArchiveOptions } from '../oci/docker-archive.ts';
-import type { HistoryEntry } from '../oci/image-config.ts';
+import type { HistoryEntry, ImageConfig } from '../oci/image-config.ts';
+import { applyLayers, type ApplyOptions, type ApplyResult, type LayerSource } from '../oci/apply.ts';
+import { flattenLayers, type FlattenOptions, type FlattenSource } from '../oci/flatten.ts';
+import { newManifest } from '../oci/image-manifest.ts';
+import { checkTag, encodeJson } from '../oci/layout/index-file.ts';
+import { MEDIA_TYPE_IMAGE_CONFIG, MEDIA_TYPE_IMAGE_MANIFEST } from '../oci/media-types.ts';
 import { diff, type DiffOptions, type DiffResult } from './diff.ts';
 
 export { OciLayout };
@@ -109,4 +117,83 @@ export async function exportDockerArchive(fs: StoreFsLike, dir: string, tag: str
   const layout = await OciLayout.open(fs, dir);
   const image = await layout.resolve(tag, options.platform);
   return dockerArchive(layout.blobs, image, options);
+}
+
+export interface UnpackResult extends ApplyResult {
+  /** The manifest unpacked. */
+  manifest: Descriptor;
+}
+
+/**
+ * Unpack `tag`'s image into the directory `target` (which must exist): its layers applied in
+ * order by applyLayers (untrusted input: safe paths, whiteouts, limits, the incomplete marker
+ * until the last layer is verified), each checked against the manifest's digest and size and the
+ * config's diffID. `options.fs` writes the target; the layout is read through `fs`.
+ */
+export async function unpackImage(fs: StoreFsLike, dir: string, tag: string | undefined, target: string,
+  options: ApplyOptions & { platform?: Partial<Platform> }): Promise<UnpackResult> {
+  const layout = await OciLayout.open(fs, dir);
+  const image = await layout.resolve(tag, options.platform);
+  const layers: LayerSource[] = image.layers.map((l) => ({
+    name: l.digest,
+    blob: () => layout.blobs.readUnverified({ digest: l.digest, size: l.size }),
+    digest: l.digest,
+    diffID: l.diffID,
+  }));
+  const result = await applyLayers(layers, target, options);
+  return { ...result, manifest: image.descriptor };
+}
+
+export interface FlattenImageOptions extends Pick<FlattenOptions, 'limits' | 'compression' | 'level'> {
+  /** The history entry of the single layer (default {created_by: "layerkit image flatten"}). */
+  history?: HistoryEntry;
+  platform?: Partial<Platform>;
+}
+
+export interface FlattenedImage extends NewLayer {
+  manifest: Descriptor;
+  /** Layers of the source image; records read and written by flatten. */
+  sourceLayers: number;
+  records: number;
+  written: number;
+}
+
+/**
+ * A one-layer image equal to `tag`'s: its layers flattened (src/oci/flatten.ts) into one blob
+ * written straight into the layout, a config that keeps the source's (platform, runtime config,
+ * author) with rootfs.diff_ids = [the new diffID] and history = [one entry], a manifest, and
+ * `newTag` pointed at it. The source image is untouched.
+ */
+export async function flattenImage(fs: StoreFsLike, dir: string, tag: string | undefined, newTag: string,
+  options: FlattenImageOptions = {}): Promise<FlattenedImage> {
+  checkTag(newTag);
+  const layout = await OciLayout.open(fs, dir);
+  const image = await layout.resolve(tag, options.platform);
+  const sources: FlattenSource[] = image.layers.map((l) => ({
+    name: l.digest,
+    blob: () => layout.blobs.readUnverified({ digest: l.digest, size: l.size }),
+    digest: l.digest,
+    diffID: l.diffID,
+  }));
+  const w = await layout.blobs.writer();
+  let r;
+  try {
+    r = await flattenLayers(sources, (chunk) => w.write(chunk), { limits: options.limits, compression: options.compression ?? 'gzip', level: options.level });
+  } catch (e) {
+    await w.abort();
+    throw e;
+  }
+  const stored = await w.commit(r.digest);
+  if (stored.size !== r.size) throw new LayerkitError('ERR_DIGEST_MISMATCH', `layer ${r.digest}: stored ${stored.size} bytes, wrote ${r.size}`, { digest: r.digest });
+  const history = options.history ?? { created_by: 'layerkit image flatten' };
+  const config: ImageConfig = { ...image.config, rootfs: { type: 'layers', diff_ids: [r.diffID] }, history: [history] };
+  if (history.created !== undefined) config.created = history.created;
+  const configDesc: Descriptor = { mediaType: MEDIA_TYPE_IMAGE_CONFIG, ...(await layout.blobs.put(encodeJson(config))) };
+  const layer = { mediaType: r.mediaType, digest: r.digest, size: r.size, diffID: r.diffID };
+  const manifest = newManifest(configDesc, [{ mediaType: layer.mediaType, digest: layer.digest, size: layer.size }], image.manifest.annotations);
+  const platform: Platform = { architecture: config.architecture, os: config.os };
+  if (config.variant) platform.variant = config.variant;
+  const manDesc: Descriptor = { mediaType: MEDIA_TYPE_IMAGE_MANIFEST, ...(await layout.blobs.put(encodeJson(manifest))), platform };
+  await layout.tag(newTag, manDesc);
+  return { ...layer, manifest: manDesc, sourceLayers: image.layers.length, records: r.records, written: r.written };
 }

@@ -38,10 +38,42 @@ Exit codes: 0 applied; 3 malformed input (bad whiteout, conflict); 6 corrupt, tr
 mismatch or incomplete target; 7 unsafe (path or hardlink escapes, limits). See README.md.
 `;
 
-function intOption(name: string, v: string | undefined): number | undefined {
+function intOption(verb: string, name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || Number(v) <= 0) throw usageError(`apply: ${name} must be a positive integer, got ${v}`);
+  if (!/^\d+$/.test(v) || Number(v) <= 0) throw usageError(`${verb}: ${name} must be a positive integer, got ${v}`);
   return Number(v);
+}
+
+/** The --max-* options of apply (shared with image unpack). */
+export const LIMIT_OPTIONS = {
+  'max-bytes': { type: 'string' },
+  'max-entries': { type: 'string' },
+  'max-name': { type: 'string' },
+  'max-header': { type: 'string' },
+} as const;
+
+export function limitsFrom(verb: string, values: { 'max-bytes'?: string; 'max-entries'?: string; 'max-name'?: string; 'max-header'?: string }): Partial<TarLimits> {
+  const limits: Partial<TarLimits> = {};
+  const set = (k: keyof TarLimits, flag: string, v: string | undefined) => {
+    const n = intOption(verb, flag, v);
+    if (n !== undefined) limits[k] = n;
+  };
+  set('maxBytes', '--max-bytes', values['max-bytes']);
+  set('maxEntries', '--max-entries', values['max-entries']);
+  set('maxNameBytes', '--max-name', values['max-name']);
+  set('maxLinkBytes', '--max-name', values['max-name']);
+  set('maxHeaderBytes', '--max-header', values['max-header']);
+  return limits;
+}
+
+/** mkdir -p DIR, then its real path (the applier resolves names below it). */
+export async function prepareTarget(verb: string, dir: string): Promise<string> {
+  try {
+    await mkdir(dir, { recursive: true });
+    return await realpath(dir);
+  } catch (e) {
+    throw wrapError(e, `${verb}: target ${dir}`);
+  }
 }
 
 export async function applyCommand(argv: string[]): Promise<number> {
@@ -55,10 +87,7 @@ export async function applyCommand(argv: string[]): Promise<number> {
       rootless: { type: 'boolean', default: false },
       'no-xattrs': { type: 'boolean', default: false },
       force: { type: 'boolean', default: false },
-      'max-bytes': { type: 'string' },
-      'max-entries': { type: 'string' },
-      'max-name': { type: 'string' },
-      'max-header': { type: 'string' },
+      ...LIMIT_OPTIONS,
       json: { type: 'boolean', default: false },
       quiet: { type: 'boolean', short: 'q', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -74,24 +103,8 @@ export async function applyCommand(argv: string[]): Promise<number> {
   const diffIDs = values['diff-id'];
   if (digests.length > 0 && digests.length !== positionals.length) throw usageError(`apply: ${digests.length} --digest for ${positionals.length} layers`);
   if (diffIDs.length > 0 && diffIDs.length !== positionals.length) throw usageError(`apply: ${diffIDs.length} --diff-id for ${positionals.length} layers`);
-  const limits: Partial<TarLimits> = {};
-  const set = (k: keyof TarLimits, flag: string, v: string | undefined) => {
-    const n = intOption(flag, v);
-    if (n !== undefined) limits[k] = n;
-  };
-  set('maxBytes', '--max-bytes', values['max-bytes']);
-  set('maxEntries', '--max-entries', values['max-entries']);
-  set('maxNameBytes', '--max-name', values['max-name']);
-  set('maxLinkBytes', '--max-name', values['max-name']);
-  set('maxHeaderBytes', '--max-header', values['max-header']);
-
-  let target: string;
-  try {
-    await mkdir(values.to, { recursive: true });
-    target = await realpath(values.to);
-  } catch (e) {
-    throw wrapError(e, `apply: target ${values.to}`);
-  }
+  const limits = limitsFrom('apply', values);
+  const target = await prepareTarget('apply', values.to);
   const layers: LayerSource[] = positionals.map((file, i) => ({
     name: file,
     blob: () => readFileChunks(file),

@@ -1,12 +1,17 @@
-/** `layerkit image init|add-layer|ls|inspect|export`: OCI image layouts. */
+/** `layerkit image init|add-layer|ls|inspect|export|unpack|flatten`: OCI image layouts. */
 import { parseArgs } from 'node:util';
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
+import { realpath } from 'node:fs/promises';
 import { nodeStoreFs } from '../fs/node-store.ts';
 import { nodeFsSyncReads } from '../fs/node-sync.ts';
 import {
-  addLayerBlob, addLayerFromDiff, exportDockerArchive, initImageLayout, inspectImage, listImages,
+  addLayerBlob, addLayerFromDiff, exportDockerArchive, flattenImage, initImageLayout, inspectImage, listImages, unpackImage,
 } from '../api/image.ts';
+import { nodeFs } from '../fs/node.ts';
+import { INCOMPLETE_MARKER } from '../oci/apply.ts';
+import { DEFAULT_LIMITS } from '../tar/limits.ts';
+import { LIMIT_OPTIONS, limitsFrom, prepareTarget } from './apply.ts';
 import { rfc3339, type HistoryEntry } from '../oci/image-config.ts';
 import type { Platform } from '../oci/layout/descriptor.ts';
 import type { Compression } from '../oci/media-types.ts';
@@ -32,6 +37,8 @@ Commands:
   inspect LAYOUT[:TAG]              manifest, config, layers (digest, diffID, chainID), history
   export LAYOUT[:TAG] --format docker-archive -o FILE
                                     write a docker-archive (docker load, skopeo docker-archive:)
+  unpack LAYOUT[:TAG] DIR           apply the image's layers in order onto DIR (verified, safe)
+  flatten LAYOUT[:TAG] --tag NEW    NEW: a one-layer image whose unpack equals TAG's
 
 Run "layerkit image <command> --help" for a command's options.
 `;
@@ -76,6 +83,55 @@ Options:
   -h, --help               this help
 `;
 
+const UNPACK_HELP = `Usage: layerkit image unpack [options] LAYOUT[:TAG] DIR
+
+Apply the image's layers, bottom first, onto DIR (created if missing) the way "layerkit apply"
+does: layers are untrusted (names that leave DIR, hardlinks out of it, malformed whiteouts and
+over-limit input are refused; symlinks resolve as if DIR were the root), whiteouts and opaque
+markers are applied, and every layer is checked against the manifest's digest and size and the
+config's diffID. DIR itself is the root filesystem (umoci unpack writes DIR/rootfs instead).
+
+While it runs, and after a failure, DIR holds ${INCOMPLETE_MARKER}: a later apply or unpack
+refuses such a directory unless --force. Without root, ownership is recorded in the
+user.rootlesscontainers xattr (as umoci does) and device nodes are skipped with a warning.
+
+Options:
+  --rootless               do not try chown: record ownership instead
+  --no-xattrs              do not apply SCHILY.xattr.* records
+  --force                  unpack into a directory marked incomplete
+  --platform OS/ARCH[/V]   choose a manifest of a multi-platform image
+  --max-bytes N            decompressed bytes per layer (default ${DEFAULT_LIMITS.maxBytes})
+  --max-entries N          entries per layer (default ${DEFAULT_LIMITS.maxEntries})
+  --max-name N             bytes in a name or link target (default ${DEFAULT_LIMITS.maxNameBytes})
+  --max-header N           bytes in one PAX/GNU extended header (default ${DEFAULT_LIMITS.maxHeaderBytes})
+  --json                   print the result as JSON
+  -q, --quiet              no logs on stderr
+  -h, --help               this help
+
+Exit codes as for apply: 6 digest/diffID mismatch, corrupt layer or incomplete target; 7 unsafe.
+`;
+
+const FLATTEN_HELP = `Usage: layerkit image flatten [options] LAYOUT[:TAG] --tag NEWTAG
+
+Write a one-layer image NEWTAG whose unpack equals TAG's: the layers are flattened by
+"layerkit flatten" rules (whiteouts resolved across the stack, what later layers replace or
+delete left out; read twice, streamed, each layer verified) into one blob in the layout. The new
+config keeps TAG's (platform, runtime config, author) with rootfs.diff_ids = [the new diffID]
+and one history entry. Prints the new manifest digest (--json: layer and manifest).
+
+Options:
+  --tag NEWTAG             the new image's tag (required; may be TAG itself to replace it)
+  --compression KIND       gzip (default), zstd or none
+  --level N                compression level
+  --history TEXT           created_by of the history entry (default "layerkit image flatten")
+  --source-date-epoch S    creation time of the history entry and config (default:
+                           $SOURCE_DATE_EPOCH; without either the source config's is kept)
+  --platform OS/ARCH[/V]   choose a manifest of a multi-platform image
+  --json                   print {digest, diffID, size, mediaType, manifest, records, written}
+  -q, --quiet              no logs on stderr
+  -h, --help               this help
+`;
+
 /** Split LAYOUT[:TAG] at the last ':' after the last '/'. */
 export function splitRef(spec: string): { dir: string; tag?: string } {
   const slash = spec.lastIndexOf('/');
@@ -115,6 +171,8 @@ export async function imageCommand(argv: string[]): Promise<number> {
     case 'ls': return lsCmd(rest);
     case 'inspect': return inspectCmd(rest);
     case 'export': return exportCmd(rest);
+    case 'unpack': return unpackCmd(rest);
+    case 'flatten': return flattenCmd(rest);
     case undefined: case '-h': case '--help': case 'help':
       process.stdout.write(IMAGE_HELP);
       return sub === undefined ? 2 : 0;
@@ -268,5 +326,89 @@ async function exportCmd(argv: string[]): Promise<number> {
     await file.abort();
     throw e;
   }
+  return 0;
+}
+
+async function unpackCmd(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      rootless: { type: 'boolean', default: false },
+      'no-xattrs': { type: 'boolean', default: false },
+      force: { type: 'boolean', default: false },
+      platform: { type: 'string' },
+      ...LIMIT_OPTIONS,
+      json: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', short: 'q', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(UNPACK_HELP);
+    return 0;
+  }
+  if (positionals.length !== 2) throw usageError('image unpack: give LAYOUT[:TAG] and DIR (see layerkit image unpack --help)');
+  const { dir, tag } = splitRef(positionals[0]!);
+  const limits = limitsFrom('image unpack', values);
+  const target = await prepareTarget('image unpack', positionals[1]!);
+  const layoutReal = await realpath(dir).catch(() => dir);
+  if (layoutReal === target || layoutReal.startsWith(`${target}/`)) {
+    throw usageError(`image unpack: the layout ${dir} is inside the target ${positionals[1]}: unpack elsewhere`);
+  }
+  const quiet = values.quiet;
+  const t0 = performance.now();
+  const result = await unpackImage(nodeStoreFs, dir, tag, target, {
+    fs: nodeFs,
+    limits,
+    rootless: values.rootless ? true : 'auto',
+    xattrs: !values['no-xattrs'],
+    force: values.force,
+    platform: parsePlatform(values.platform),
+    onWarning: (w) => { if (!quiet) log(`image unpack: warning: ${w.path}: ${w.message}`); },
+  });
+  if (!quiet) {
+    log(`image unpack: ${positionals[0]} (${result.manifest.digest}): ${result.layers.length} layers, ${result.entries} entries in ${((performance.now() - t0) / 1000).toFixed(2)} s${result.rootless ? `; rootless: ${result.ownershipRecorded} owners recorded, ${result.devicesSkipped} devices skipped` : ''}${result.xattrsSkipped ? `; ${result.xattrsSkipped} xattrs not applied` : ''}`);
+  }
+  if (values.json) out(JSON.stringify(result));
+  return 0;
+}
+
+async function flattenCmd(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      tag: { type: 'string' },
+      compression: { type: 'string' },
+      level: { type: 'string' },
+      history: { type: 'string' },
+      'source-date-epoch': { type: 'string' },
+      platform: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      quiet: { type: 'boolean', short: 'q', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(FLATTEN_HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) throw usageError('image flatten: give exactly one LAYOUT[:TAG] (see layerkit image flatten --help)');
+  if (!values.tag) throw usageError('image flatten: --tag NEWTAG is required');
+  const c = values.compression ?? 'gzip';
+  if (c !== 'gzip' && c !== 'zstd' && c !== 'none') throw usageError(`image flatten: --compression must be gzip, zstd or none, got ${c}`);
+  const { dir, tag } = splitRef(positionals[0]!);
+  const sde = intOption('--source-date-epoch', values['source-date-epoch'] ?? process.env.SOURCE_DATE_EPOCH);
+  const history: HistoryEntry = {};
+  if (sde !== undefined) history.created = rfc3339(sde);
+  history.created_by = values.history ?? 'layerkit image flatten';
+  const t0 = performance.now();
+  const r = await flattenImage(nodeStoreFs, dir, tag, values.tag, {
+    compression: c as Compression, level: intOption('--level', values.level), history, platform: parsePlatform(values.platform),
+  });
+  if (!values.quiet) log(`image flatten: ${positionals[0]} (${r.sourceLayers} layers, ${r.records} records) -> ${dir}:${values.tag} = ${r.manifest.digest} (layer ${r.digest}, ${r.written} entries, ${r.size} bytes) in ${((performance.now() - t0) / 1000).toFixed(2)} s`);
+  if (values.json) out(JSON.stringify({ digest: r.digest, diffID: r.diffID, size: r.size, mediaType: r.mediaType, manifest: r.manifest, records: r.records, written: r.written }));
+  else out(r.manifest.digest);
   return 0;
 }

@@ -11,8 +11,9 @@ Commands:
   hash FILE...           BLAKE3 / SHA-256 digests (and chunk lists) of files
   apply LAYER... --to DIR   unpack layers (untrusted, whiteouts applied) onto DIR
   flatten LAYER... -o OUT   one layer equal to applying LAYER... in order
-  image init|add-layer|ls|inspect|export
-                         OCI image layouts: build images from layers, export docker-archive
+  image init|add-layer|ls|inspect|export|unpack|flatten
+                         OCI image layouts: build images from layers, export docker-archive,
+                         unpack an image onto a directory, flatten it to one layer
   snapshots CMD ...      containerd-style snapshots in a store: prepare, view, commit, rm, info, ls, usage
   store CMD              the snapshot store itself: init, check (fsck), ls, usage, gc
   container CMD ...      containers on OCI images: create, ls, diff, commit, rm, path, cp, rm-path

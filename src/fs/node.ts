@@ -10,7 +10,7 @@
  * File contents are still read asynchronously, so large reads never block the event loop.
  */
 import { open, rename, unlink } from 'node:fs/promises';
-import { chmodSync, constants, linkSync, lchownSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, closeSync, constants, openSync, writeSync, linkSync, lchownSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { platform } from 'node:os';
 import type { FileHandleLike, FileStat, FileType, MutableFsLike, WriteHandleLike } from './types.ts';
@@ -152,15 +152,24 @@ export const nodeFs: MutableFsLike = {
   async mkdir(path: string, options: { mode?: number } = {}): Promise<void> {
     mkdirSync(path, { mode: options.mode ?? 0o755 });
   },
-  /** O_EXCL|O_NOFOLLOW: never opens an existing name, symlink or not. Not fsynced (like tar, umoci). */
+  /**
+   * O_EXCL|O_NOFOLLOW: never opens an existing name, symlink or not. Not fsynced (like tar, umoci).
+   * Synchronous open/write/close like the metadata calls above: an apply writes thousands of small
+   * files, and a thread-pool round trip per call cost more than the writes (into the page cache).
+   */
   async createFile(path: string, mode: number): Promise<WriteHandleLike> {
-    const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+    const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+    let closed = false;
     return {
       async write(data: Uint8Array): Promise<void> {
         let off = 0;
-        while (off < data.length) off += (await fh.write(data, off, data.length - off)).bytesWritten;
+        while (off < data.length) off += writeSync(fd, data, off, data.length - off);
       },
-      close: () => fh.close(),
+      async close(): Promise<void> {
+        if (closed) return;
+        closed = true;
+        closeSync(fd);
+      },
     };
   },
   async symlink(target: string, path: string): Promise<void> {

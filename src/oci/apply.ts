@@ -10,7 +10,12 @@
  *   created;
  * - per entry: remove what is in the way unless dir-on-dir (A6), create, lchown, xattrs, chmod,
  *   times (A8); no chmod on symlinks, no metadata on hardlinks; a directory's chmod and times after
- *   the layer (A9; also lets an unprivileged apply write below a directory that ends up read-only);
+ *   the layer (A9; also lets an unprivileged apply write below a directory that ends up read-only),
+ *   resolved again by name then (a later entry of the layer may have replaced a parent with a
+ *   symlink: the host path remembered at creation could lead out of the root);
+ * - a directory the layer does not list but changes (a child created or removed below it) keeps
+ *   its mtime: the layer says nothing about it (umoci does the same; without this an unpack's
+ *   directory times would depend on the time of the unpack);
  * - without privilege: ownership that cannot be set is recorded in user.rootlesscontainers
  *   (rootless.ts), devices are skipped with a warning (A12); xattrs the filesystem refuses are
  *   skipped with a warning (A11).
@@ -23,7 +28,7 @@
  * and its directories' times; both bounded by maxEntries.
  */
 import { LayerkitError, wrapError } from '../errors.ts';
-import type { MutableFsLike } from '../fs/types.ts';
+import type { FileType, MutableFsLike } from '../fs/types.ts';
 import type { Sha256Like } from '../hash/engines.ts';
 import { readTar, type TarEntry } from '../tar/reader.ts';
 import { resolveLimits, type TarLimits } from '../tar/limits.ts';
@@ -171,7 +176,10 @@ export async function applyLayers(layers: readonly LayerSource[], target: string
   result.xattrsSkipped = applier.xattrsSkipped;
   result.rootless = applier.rootless;
   try {
+    // The marker's removal must not stamp the root with the time of the apply.
+    const rootTime = (await fs.lstat(target)).mtimeNs;
     await fs.rm(marker, { recursive: true });
+    await fs.lutimes(target, rootTime);
   } catch (e) {
     throw wrapError(e, `apply: remove ${marker}`);
   }
@@ -191,8 +199,10 @@ class Applier {
   xattrsSkipped = 0;
   // Per layer:
   #written = new Set<string>();
-  /** Directories of this layer: mode and time are set after the layer (A9; a read-only mode would block writing below it). */
+  /** Directories of this layer by name: mode and time are set after the layer (A9; a read-only mode would block writing below it). */
   #dirTimes: [string, number, bigint][] = [];
+  /** Directories (by cleaned name) this layer changed below: their mtime before the first change (null: did not exist). */
+  #touched = new Map<string, bigint | null>();
   #whiteouts = 0;
 
   constructor(fs: MutableFsLike, root: string, marker: string, limits: TarLimits, o: ApplyOptions) {
@@ -225,6 +235,7 @@ class Applier {
     });
     this.#written = new Set([this.#marker]);
     this.#dirTimes = [];
+    this.#touched = new Map();
     this.#whiteouts = 0;
     this.#paths.invalidate();
     let entries = 0;
@@ -244,14 +255,54 @@ class Applier {
     if (layer.diffID !== undefined && layer.diffID !== diffID) {
       throw new LayerkitError('ERR_DIGEST_MISMATCH', `diffID mismatch: expected ${layer.diffID}, the tar is ${diffID}`, { expected: layer.diffID, actual: diffID });
     }
-    // A9: directory times once nothing more is written below them.
-    for (const [host, mode, t] of this.#dirTimes) {
+    // Directories changed but not listed keep their times; then A9: the listed directories' modes
+    // and times, once nothing more is written below them. Both by name, resolved again.
+    const listed = new Set(this.#dirTimes.map((d) => d[0]));
+    for (const [rel, t] of this.#touched) {
+      if (t === null || listed.has(rel)) continue;
+      const host = await this.#dirNow(rel);
+      if (host !== null) await this.#fs.lutimes(host, t);
+    }
+    for (const [rel, mode, t] of this.#dirTimes) {
+      const host = await this.#dirNow(rel);
+      if (host === null) continue; // removed or replaced later in the layer
       await this.#fs.chmod(host, mode);
       await this.#fs.lutimes(host, t);
     }
     this.#written = new Set();
     this.#dirTimes = [];
+    this.#touched = new Map();
     return { name, compression, digest, diffID, size, tarSize, entries, whiteouts: this.#whiteouts };
+  }
+
+  /** Host path of the directory `rel` as the target is now (null: gone, or not a directory). */
+  async #dirNow(rel: string): Promise<string | null> {
+    return (await this.#dirStat(rel))?.host ?? null;
+  }
+
+  async #dirStat(rel: string): Promise<{ host: string; mtimeNs: bigint } | null> {
+    const host = rel === '' ? this.#root : await this.#paths.name(rel, false);
+    if (host === null) return null;
+    try {
+      const st = await this.#fs.lstat(host);
+      return st.type === 'dir' ? { host, mtimeNs: st.mtimeNs } : null;
+    } catch (err) {
+      if (codeOf(err) === 'ENOENT' || codeOf(err) === 'ENOTDIR') return null;
+      throw err;
+    }
+  }
+
+  /** Remember the mtimes of the directories above `rel` before the first change below them. */
+  async #touch(rel: string): Promise<void> {
+    let k = rel.lastIndexOf('/');
+    let dir = k < 0 ? '' : rel.slice(0, k);
+    for (;;) {
+      if (this.#touched.has(dir)) return; // its ancestors were recorded with it
+      this.#touched.set(dir, (await this.#dirStat(dir))?.mtimeNs ?? null);
+      if (dir === '') return;
+      k = dir.lastIndexOf('/');
+      dir = k < 0 ? '' : dir.slice(0, k);
+    }
   }
 
   async #entry(e: TarEntry): Promise<void> {
@@ -268,11 +319,17 @@ class Applier {
     const wh = parseWhiteout(rel);
     if (wh) {
       this.#whiteouts++;
-      if (wh.kind === 'whiteout') await this.#whiteout(wh.target);
-      else if (wh.kind === 'opaque') await this.#opaque(wh.dir);
+      if (wh.kind === 'whiteout') {
+        await this.#touch(wh.target);
+        await this.#whiteout(wh.target);
+      } else if (wh.kind === 'opaque') {
+        await this.#touch(wh.dir === '' ? '-' : `${wh.dir}/-`);
+        await this.#opaque(wh.dir);
+      }
       // 'meta' (.wh..wh.plnk and other aufs internals): nothing to do.
       return;
     }
+    await this.#touch(rel);
     const host = (await this.#paths.name(rel, true))!;
     let existing;
     try {
@@ -281,8 +338,7 @@ class Applier {
       if (codeOf(err) !== 'ENOENT') throw err;
     }
     if (existing && !(existing.type === 'dir' && e.type === 'dir')) {
-      await this.#fs.rm(host, { recursive: true }); // A6: whatever is in the way goes (the name, never a symlink's target)
-      this.#paths.invalidate();
+      await this.#remove(host, existing.type); // A6: whatever is in the way goes (the name, never a symlink's target)
     }
     switch (e.type) {
       case 'dir':
@@ -347,14 +403,26 @@ class Applier {
   async #whiteout(target: string): Promise<void> {
     const host = await this.#paths.name(target, false);
     if (host === null) return;
+    let st;
     try {
-      await this.#fs.lstat(host);
+      st = await this.#fs.lstat(host);
     } catch (err) {
       if (codeOf(err) === 'ENOENT') return;
       throw err;
     }
-    await this.#fs.rm(host, { recursive: true });
-    this.#paths.invalidate();
+    await this.#remove(host, st.type);
+  }
+
+  /**
+   * Remove the name `host` (never what a symlink points to): unlink for a non-directory, a
+   * recursive rm for a directory. Resolved directories are forgotten only when a directory or a
+   * symlink went (a cached resolution passes through nothing else), so a layer of N whiteouts of
+   * files costs N unlinks, not N re-resolutions of their parents.
+   */
+  async #remove(host: string, type: FileType): Promise<void> {
+    if (type === 'dir') await this.#fs.rm(host, { recursive: true });
+    else await this.#fs.unlink(host);
+    if (type === 'dir' || type === 'symlink') this.#paths.invalidate();
   }
 
   /** A5: remove everything below `dir` not written earlier by this layer (containerd's walk). */
@@ -400,7 +468,7 @@ class Applier {
     if (names.length > 0) await this.#setXattrs(host, rel, xattrs);
     const t = BigInt(e.mtime) * 1_000_000_000n;
     if (e.type === 'dir') {
-      this.#dirTimes.push([host, e.mode & 0o7777, t]);
+      this.#dirTimes.push([rel, e.mode & 0o7777, t]);
       return;
     }
     if (e.type !== 'symlink') await this.#fs.chmod(host, e.mode & 0o7777);

@@ -10,10 +10,19 @@ import { spawn } from 'node:child_process';
 import { LayerkitError } from '../errors.ts';
 import { decompressError, type DecompressFn } from '../oci/decompress.ts';
 
+/**
+ * Output chunk and read-ahead of the zlib transforms: zlib inflates one chunkSize buffer per
+ * thread-pool job, so node's 16 KiB default costs a main-thread round trip per 16 KiB (about
+ * 20 000 for a 300 MB layer; measured: most of an unpack's system time went to futex wake-ups).
+ * 256 KiB chunks and 4 chunks read ahead let inflate run on the pool while the reader writes.
+ */
+const CHUNK = 256 * 1024;
+const READ_AHEAD = 4 * CHUNK;
+
 export const nodeDecompress: DecompressFn = (source, format) => {
-  if (format === 'gzip') return viaTransform(source, zlib.createGunzip(), 'gzip');
-  const z = zlib as unknown as { createZstdDecompress?: () => Duplex };
-  if (typeof z.createZstdDecompress === 'function') return viaTransform(source, z.createZstdDecompress(), 'zstd');
+  if (format === 'gzip') return viaTransform(source, zlib.createGunzip({ chunkSize: CHUNK, readableHighWaterMark: READ_AHEAD } as zlib.ZlibOptions), 'gzip');
+  const z = zlib as unknown as { createZstdDecompress?: (o?: object) => Duplex };
+  if (typeof z.createZstdDecompress === 'function') return viaTransform(source, z.createZstdDecompress({ chunkSize: CHUNK, readableHighWaterMark: READ_AHEAD }), 'zstd');
   return unzstdProcess(source);
 };
 

@@ -131,6 +131,45 @@ export class BlobStore {
     }
   }
 
+  /**
+   * The blob's bytes as stored, size checked before the first byte but the digest NOT checked:
+   * only for readers that hash the bytes themselves and fail on a mismatch (applyLayers and
+   * flattenLayers given the digest), so a large layer is not hashed twice.
+   */
+  async *readUnverified(ref: BlobRef & { size: number }): AsyncGenerator<Uint8Array> {
+    const st = await this.#stat(ref.digest);
+    if (st.size !== ref.size) {
+      throw new LayerkitError('ERR_DIGEST_MISMATCH', `blob ${ref.digest}: ${st.size} bytes on disk, the descriptor says ${ref.size}`, { digest: ref.digest, size: st.size, expectedSize: ref.size });
+    }
+    const path = this.path(ref.digest);
+    let fh;
+    try {
+      fh = await this.fs.open(path);
+    } catch (e) {
+      throw wrapError(e, `read blob ${ref.digest}`);
+    }
+    try {
+      let pos = 0;
+      for (;;) {
+        const buf = new Uint8Array(READ_SIZE);
+        let n: number;
+        try {
+          n = await fh.read(buf, 0, buf.length, pos);
+        } catch (e) {
+          throw wrapError(e, `read blob ${ref.digest}`);
+        }
+        if (n === 0) break;
+        pos += n;
+        yield buf.subarray(0, n);
+      }
+      if (pos !== ref.size) {
+        throw new LayerkitError('ERR_DIGEST_MISMATCH', `blob ${ref.digest}: read ${pos} bytes, the descriptor says ${ref.size}`, { digest: ref.digest, size: pos, expectedSize: ref.size });
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+
   /** A whole small blob (a manifest, config or index), verified; ERR_IMAGE_CORRUPT above `limit`. */
   async readBytes(ref: BlobRef, limit = 16 * 1024 * 1024): Promise<Uint8Array> {
     const size = await this.size(ref.digest);
