@@ -10,7 +10,7 @@
  * File contents are still read asynchronously, so large reads never block the event loop.
  */
 import { open, rename, unlink } from 'node:fs/promises';
-import { chmodSync, closeSync, constants, openSync, writeSync, linkSync, lchownSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, closeSync, fchmodSync, fchownSync, futimesSync, constants, openSync, writeSync, linkSync, lchownSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { platform } from 'node:os';
 import type { FileHandleLike, FileStat, FileType, MutableFsLike, WriteHandleLike } from './types.ts';
@@ -169,6 +169,16 @@ export const nodeFs: MutableFsLike = {
         if (closed) return;
         closed = true;
         closeSync(fd);
+      },
+      async chown(uid: number, gid: number): Promise<void> {
+        fchownSync(fd, uid, gid);
+      },
+      async chmod(mode: number): Promise<void> {
+        fchmodSync(fd, mode & 0o7777);
+      },
+      async utimes(mtimeNs: bigint): Promise<void> {
+        const s = Number(mtimeNs / 1_000_000_000n) + Number(mtimeNs % 1_000_000_000n) / 1e9;
+        futimesSync(fd, s, s);
       },
     };
   },

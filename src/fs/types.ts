@@ -74,6 +74,13 @@ export interface WriteHandleLike {
   close(): Promise<void>;
   /** Close without caring about the bytes (after a failure); without it, close() is used. */
   abort?(): Promise<void>;
+  /**
+   * Optional metadata through the open file (fchown, fchmod, futimes): no path lookup. A file
+   * applier uses them before close() when all three exist, else the path calls of MutableFsLike.
+   */
+  chown?(uid: number, gid: number): Promise<void>;
+  chmod?(mode: number): Promise<void>;
+  utimes?(mtimeNs: bigint): Promise<void>;
 }
 
 /** The write side the core needs (atomic saves of manifests: write a temp name, then rename). */

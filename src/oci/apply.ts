@@ -28,7 +28,7 @@
  * and its directories' times; both bounded by maxEntries.
  */
 import { LayerkitError, wrapError } from '../errors.ts';
-import type { FileType, MutableFsLike } from '../fs/types.ts';
+import type { FileType, MutableFsLike, WriteHandleLike } from '../fs/types.ts';
 import type { Sha256Like } from '../hash/engines.ts';
 import { readTar, type TarEntry } from '../tar/reader.ts';
 import { resolveLimits, type TarLimits } from '../tar/limits.ts';
@@ -331,50 +331,88 @@ class Applier {
     }
     await this.#touch(rel);
     const host = (await this.#paths.name(rel, true))!;
-    let existing;
-    try {
-      existing = await this.#fs.lstat(host);
-    } catch (err) {
-      if (codeOf(err) !== 'ENOENT') throw err;
+    // Create first; only a name that exists already (EEXIST) is looked at and, unless both are
+    // directories, removed (A6: the name, never a symlink's target) before creating again. A fresh
+    // unpack never pays an lstat per entry.
+    if (e.type === 'char' || e.type === 'block') {
+      // Without the privilege, mknod fails (EPERM) before it would see a name in the way: clear
+      // the name first, so a skipped device leaves no stale lower entry behind.
+      const existing = await this.#fs.lstat(host).catch((err: unknown) => {
+        if (codeOf(err) === 'ENOENT') return undefined;
+        throw err;
+      });
+      if (existing) await this.#remove(host, existing.type);
     }
-    if (existing && !(existing.type === 'dir' && e.type === 'dir')) {
-      await this.#remove(host, existing.type); // A6: whatever is in the way goes (the name, never a symlink's target)
-    }
-    switch (e.type) {
-      case 'dir':
-        if (!existing || existing.type !== 'dir') await this.#fs.mkdir(host, { mode: 0o700 });
-        break;
-      case 'file': {
-        const h = await this.#fs.createFile(host, 0o600);
-        try {
-          for await (const chunk of e.body()) await h.write(chunk);
-        } finally {
-          await h.close();
-        }
-        break;
+    const created = await this.#create(host, rel, e, false);
+    if (created === 'skipped' || created === 'link') return;
+    if (created === 'exists') {
+      const existing = await this.#fs.lstat(host);
+      if (!(existing.type === 'dir' && e.type === 'dir')) {
+        await this.#remove(host, existing.type);
+        const again = await this.#create(host, rel, e, true);
+        if (again === 'skipped' || again === 'link') return;
       }
-      case 'symlink':
-        await this.#fs.symlink(e.linkname, host);
-        break;
-      case 'link':
-        await this.#fs.link(await this.#linkTarget(e), host);
-        this.#written.add(host);
-        return; // A8: no metadata on hardlinks (CVE-2021-32760)
-      case 'char':
-      case 'block':
-      case 'fifo':
-        try {
-          await this.#fs.mknod(host, e.type, { mode: 0o600, major: e.devmajor, minor: e.devminor });
-        } catch (err) {
-          if (e.type === 'fifo' || (codeOf(err) !== 'EPERM' && codeOf(err) !== 'EACCES')) throw err;
-          this.devicesSkipped++;
-          this.#warn('device-skipped', rel, `${e.type} device ${e.devmajor}:${e.devminor} skipped: no privilege to create devices`);
-          return;
-        }
-        break;
     }
     this.#written.add(host);
+    if (typeof created === 'object') {
+      try {
+        await this.#metadata(host, rel, e, created);
+      } finally {
+        await created.close();
+      }
+      return;
+    }
     await this.#metadata(host, rel, e);
+  }
+
+  /**
+   * Create `e` at `host`: 'exists' when the name is taken (EEXIST, unless `retry`: then it
+   * throws), 'link' and 'skipped' when nothing more is to be done, the still open handle of a
+   * regular file (its metadata can go through it), 'done' otherwise.
+   */
+  async #create(host: string, rel: string, e: TarEntry, retry: boolean): Promise<'exists' | 'link' | 'skipped' | 'done' | WriteHandleLike> {
+    try {
+      switch (e.type) {
+        case 'dir':
+          await this.#fs.mkdir(host, { mode: 0o700 });
+          return 'done';
+        case 'file': {
+          const h = await this.#fs.createFile(host, 0o600);
+          try {
+            for await (const chunk of e.body()) await h.write(chunk);
+          } catch (err) {
+            await h.close().catch(() => {});
+            throw err;
+          }
+          if (h.chown && h.chmod && h.utimes) return h;
+          await h.close();
+          return 'done';
+        }
+        case 'symlink':
+          await this.#fs.symlink(e.linkname, host);
+          return 'done';
+        case 'link':
+          await this.#fs.link(await this.#linkTarget(e), host);
+          this.#written.add(host);
+          return 'link'; // A8: no metadata on hardlinks (CVE-2021-32760)
+        case 'char':
+        case 'block':
+        case 'fifo':
+          try {
+            await this.#fs.mknod(host, e.type, { mode: 0o600, major: e.devmajor, minor: e.devminor });
+          } catch (err) {
+            if (e.type === 'fifo' || (codeOf(err) !== 'EPERM' && codeOf(err) !== 'EACCES')) throw err;
+            this.devicesSkipped++;
+            this.#warn('device-skipped', rel, `${e.type} device ${e.devmajor}:${e.devminor} skipped: no privilege to create devices`);
+            return 'skipped';
+          }
+          return 'done';
+      }
+    } catch (err) {
+      if (!retry && codeOf(err) === 'EEXIST') return 'exists';
+      throw err;
+    }
+    return 'done';
   }
 
   /** A10: the target exists already, inside the root, and is not a directory. */
@@ -446,15 +484,19 @@ class Applier {
     if (removed) this.#paths.invalidate();
   }
 
-  /** A8 after creation: lchown, xattrs, chmod (not symlinks), times (directories: after the layer). */
-  async #metadata(host: string, rel: string, e: TarEntry): Promise<void> {
+  /**
+   * A8 after creation: lchown, xattrs, chmod (not symlinks), times (directories: after the layer).
+   * With the open handle of a new regular file, owner, mode and time go through it (no lookup).
+   */
+  async #metadata(host: string, rel: string, e: TarEntry, h?: WriteHandleLike): Promise<void> {
     const xattrs: Record<string, Uint8Array> = {};
     if (this.#o.xattrs !== false && e.xattrs) {
       for (const [k, v] of Object.entries(e.xattrs)) if (xattrAllowed(k)) xattrs[k] = v;
     }
     if (!this.rootless) {
       try {
-        await this.#fs.lchown(host, e.uid, e.gid);
+        if (h?.chown) await h.chown(e.uid, e.gid);
+        else await this.#fs.lchown(host, e.uid, e.gid);
       } catch (err) {
         const c = codeOf(err);
         if (this.#o.rootless === false || (c !== 'EPERM' && c !== 'EINVAL')) throw err;
@@ -469,6 +511,11 @@ class Applier {
     const t = BigInt(e.mtime) * 1_000_000_000n;
     if (e.type === 'dir') {
       this.#dirTimes.push([rel, e.mode & 0o7777, t]);
+      return;
+    }
+    if (h?.chmod && h.utimes) {
+      await h.chmod(e.mode & 0o7777);
+      await h.utimes(t);
       return;
     }
     if (e.type !== 'symlink') await this.#fs.chmod(host, e.mode & 0o7777);

@@ -77,8 +77,22 @@ export class RootResolver {
     if (dir === '') return this.#root;
     const hit = this.#cache.get(dir);
     if (hit !== undefined) return hit;
-    const stack: string[] = [];
-    const queue = dir.split('/');
+    // A cleaned name: resolve its parent (usually cached: names of a layer come in tree order),
+    // then only the last component, so a deep tree costs one lstat per new directory, not one per
+    // component. Names with '.', '..' or empty components (never from cleanName) walk from the root.
+    const k = dir.lastIndexOf('/');
+    const last = dir.slice(k + 1);
+    let stack: string[];
+    let queue: string[];
+    if (k > 0 && last !== '..' && last !== '.' && last !== '' && !/(^|\/)\.{0,2}(\/|$)/.test(dir.slice(0, k))) {
+      const parent = await this.dir(dir.slice(0, k), create);
+      if (parent === null) return null;
+      stack = parent === this.#root ? [] : parent.slice(this.#root.length + (this.#root.endsWith('/') ? 0 : 1)).split('/');
+      queue = [last];
+    } else {
+      stack = [];
+      queue = dir.split('/');
+    }
     let hops = 0;
     for (let i = 0; i < queue.length; i++) {
       const c = queue[i]!;
