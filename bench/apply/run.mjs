@@ -70,7 +70,8 @@ function sameTree(a, b, what) {
   const x = listing(a);
   const y = listing(b);
   const sx = new Set(x);
-  const diff = [...x.filter((l) => !new Set(y).has(l)), ...y.filter((l) => !sx.has(l))];
+  const sy = new Set(y);
+  const diff = [...x.filter((l) => !sy.has(l)), ...y.filter((l) => !sx.has(l))];
   if (diff.length) throw new Error(`${what}: trees differ (${diff.length} lines), e.g. ${diff.slice(0, 4).join(' | ')}`);
   // contents: GNU diff over regular files and symlinks (devices and fifos compared by listing)
   const r = spawnSync('diff', ['-r', '--no-dereference', '-q', a, b], { encoding: 'utf8' });
