@@ -355,6 +355,26 @@ export class MemoryFs implements MutableFsLike {
     for (const [k, v] of Object.entries(xattrs)) await this.setXattr(path, k, v);
   }
 
+  async xattrsOfMany(paths: string[]): Promise<Map<string, Record<string, Uint8Array>>> {
+    const out = new Map<string, Record<string, Uint8Array>>();
+    for (const p of paths) {
+      try {
+        out.set(p, await this.xattrs(p));
+      } catch {
+        // missing names are left out, as getfattr does
+      }
+    }
+    return out;
+  }
+
+  async removeXattrs(path: string, names: string[]): Promise<void> {
+    const n = this.#lookup(path, false, 'lremovexattr');
+    for (const k of names) {
+      if (!this.#privileged && !k.startsWith('user.')) throw Object.assign(fsError('EPERM', 'lremovexattr', path), { attr: k });
+      n.xattrs.delete(k);
+    }
+  }
+
   /** A new empty file (EEXIST if the name exists, whatever it is); the handle appends. */
   async createFile(path: string, mode: number): Promise<WriteHandleLike> {
     const node = this.#inode('file', mode);

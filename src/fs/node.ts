@@ -15,7 +15,7 @@ import { execFile } from 'node:child_process';
 import { platform } from 'node:os';
 import type { FileHandleLike, FileStat, FileType, MutableFsLike, WriteHandleLike } from './types.ts';
 import { fileStat } from './types.ts';
-import { TreeXattrs } from './xattrs-getfattr.ts';
+import { getfattr, TreeXattrs } from './xattrs-getfattr.ts';
 
 const treeXattrs = new TreeXattrs();
 
@@ -212,6 +212,26 @@ export const nodeFs: MutableFsLike = {
    * setfattr(1) (Debian package attr), one call per attribute: node:fs cannot set xattrs. Fails
    * with ENOTSUP when the filesystem or the tool is missing, EPERM without the privilege.
    */
+  /** One getfattr run per 256 names (see xattrs-getfattr.ts); undefined without getfattr. */
+  async xattrsOfMany(paths: string[]): Promise<Map<string, Record<string, Uint8Array>> | undefined> {
+    const out = new Map<string, Record<string, Uint8Array>>();
+    for (let i = 0; i < paths.length; i += 256) {
+      const m = await getfattr(paths.slice(i, i + 256), false);
+      if (!m) return undefined;
+      for (const [k, v] of m) out.set(k, v);
+    }
+    return out;
+  },
+  /** setfattr -x, one call per attribute (ENOTSUP/EPERM as for setXattrs). */
+  async removeXattrs(path: string, names: string[]): Promise<void> {
+    for (const name of names) {
+      try {
+        await tool('setfattr', ['-h', '-x', name, '--', path], path);
+      } catch (e) {
+        throw Object.assign(e as Error, { attr: name });
+      }
+    }
+  },
   async setXattrs(path: string, xattrs: Record<string, Uint8Array>): Promise<void> {
     for (const [name, value] of Object.entries(xattrs)) {
       try {

@@ -169,4 +169,11 @@ export interface MutableFsLike extends WritableFsLike {
    * ENOTSUP/EPERM per attribute (the error's `attr` names it) — callers tolerate that (A11).
    */
   setXattrs?(path: string, xattrs: Record<string, Uint8Array>): Promise<void>;
+  /**
+   * Optional: the xattrs of several names at once (not following final symlinks), keyed by the
+   * path as given; names without any (or that cannot be read) may be missing. undefined: xattrs cannot be read here.
+   */
+  xattrsOfMany?(paths: string[]): Promise<Map<string, Record<string, Uint8Array>> | undefined>;
+  /** Optional: remove extended attributes of a name (not following a final symlink). */
+  removeXattrs?(path: string, names: string[]): Promise<void>;
 }

@@ -204,6 +204,8 @@ class Applier {
   /** Directories (by cleaned name) this layer changed below: their mtime before the first change (null: did not exist). */
   #touched = new Map<string, bigint | null>();
   #whiteouts = 0;
+  /** Directories of this layer that existed already: [name, the xattr names the entry sets]. */
+  #relisted: [string, Set<string>, boolean][] = [];
 
   constructor(fs: MutableFsLike, root: string, marker: string, limits: TarLimits, o: ApplyOptions) {
     this.#fs = fs;
@@ -237,6 +239,7 @@ class Applier {
     this.#dirTimes = [];
     this.#touched = new Map();
     this.#whiteouts = 0;
+    this.#relisted = [];
     this.#paths.invalidate();
     let entries = 0;
     for await (const e of readTar(tapped, { limits: this.#limits })) {
@@ -257,6 +260,7 @@ class Applier {
     }
     // Directories changed but not listed keep their times; then A9: the listed directories' modes
     // and times, once nothing more is written below them. Both by name, resolved again.
+    await this.#dropStaleXattrs();
     const listed = new Set(this.#dirTimes.map((d) => d[0]));
     for (const [rel, t] of this.#touched) {
       if (t === null || listed.has(rel)) continue;
@@ -272,7 +276,41 @@ class Applier {
     this.#written = new Set();
     this.#dirTimes = [];
     this.#touched = new Map();
+    this.#relisted = [];
     return { name, compression, digest, diffID, size, tarSize, entries, whiteouts: this.#whiteouts };
+  }
+
+  /**
+   * A directory entry over an existing directory sets its attributes: xattrs the entry does not
+   * list go (as umoci; containerd and moby keep them). Otherwise a layer could never take an
+   * xattr off a directory, and apply(diff(OLD, NEW)) onto OLD would not give NEW. Not removed:
+   * security.selinux (the host's labelling), the names the entry sets, user.rootlesscontainers
+   * when this apply recorded the entry's (non-root) owner in it. One listing for all of the layer's directories.
+   */
+  async #dropStaleXattrs(): Promise<void> {
+    if (this.#relisted.length === 0 || this.#o.xattrs === false || !this.#fs.xattrsOfMany || !this.#fs.removeXattrs) return;
+    const hosts: [string, string, Set<string>, boolean][] = [];
+    for (const [rel, keep, owned] of this.#relisted) {
+      const host = await this.#dirNow(rel);
+      if (host !== null) hosts.push([host, rel, keep, owned]);
+    }
+    const now = await this.#fs.xattrsOfMany(hosts.map((h) => h[0]));
+    if (!now) return;
+    for (const [host, rel, keep, owned] of hosts) {
+      const have = now.get(host);
+      if (!have) continue;
+      const stale = Object.keys(have).filter((k) => !keep.has(k) && xattrAllowed(k) && k !== 'security.selinux' && !(this.rootless && owned && k === ROOTLESS_XATTR));
+      for (const k of stale) {
+        try {
+          await this.#fs.removeXattrs(host, [k]);
+        } catch (err) {
+          const c = codeOf(err);
+          if (c !== 'ENOTSUP' && c !== 'EOPNOTSUPP' && c !== 'EPERM' && c !== 'EACCES' && c !== 'ENODATA') throw err;
+          this.xattrsSkipped++;
+          this.#warn('xattr-skipped', rel, `xattr ${k} not removed: ${(err as Error).message}`);
+        }
+      }
+    }
   }
 
   /** Host path of the directory `rel` as the target is now (null: gone, or not a directory). */
@@ -310,6 +348,7 @@ class Applier {
     if (rel === '') {
       // The root itself: only a directory may stand there (CVE-2021-29136); merge its attributes.
       if (e.type !== 'dir') throw new LayerkitError('ERR_UNSAFE_PATH', `"${e.name}" would replace the target root with a ${e.type}`, { name: e.name, type: e.type });
+      this.#relisted.push(['', new Set(Object.keys(e.xattrs ?? {})), e.uid !== 0 || e.gid !== 0]);
       await this.#metadata(this.#root, '', e);
       return;
     }
@@ -347,7 +386,9 @@ class Applier {
     if (created === 'skipped' || created === 'link') return;
     if (created === 'exists') {
       const existing = await this.#fs.lstat(host);
-      if (!(existing.type === 'dir' && e.type === 'dir')) {
+      if (existing.type === 'dir' && e.type === 'dir') {
+        this.#relisted.push([rel, new Set(Object.keys(e.xattrs ?? {})), e.uid !== 0 || e.gid !== 0]);
+      } else {
         await this.#remove(host, existing.type);
         const again = await this.#create(host, rel, e, true);
         if (again === 'skipped' || again === 'link') return;

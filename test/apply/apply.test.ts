@@ -153,6 +153,36 @@ describe('xattrs on the node fs (setfattr)', () => {
   });
 });
 
+describe('a directory re-listed by a later layer: its xattrs are the entry\'s (as umoci)', () => {
+  const enc = (t: string) => new TextEncoder().encode(t);
+  for (const kind of ['node', 'memory'] as const) {
+    test(`${kind}: dropped xattrs go, listed ones are set, other directories keep theirs`, async () => {
+      const site = await makeSite(kind);
+      try {
+        await applyLayers([
+          { blob: [await layer(D('d', { xattrs: { 'user.a': enc('1'), 'user.b': enc('2') } }), D('e', { xattrs: { 'user.keep': enc('k') } }), F('d/f', 'x'))] },
+          { blob: [await layer(D('d', { xattrs: { 'user.b': enc('3') } }), F('d/g', 'y'))] },
+        ], site.target, { fs: site.fs });
+        const xa = async (p: string) => (kind === 'memory' ? await (site.fs as MemoryFs).xattrs(p) : (await nodeFs.xattrsOfMany!([p]))?.get(p) ?? {});
+        expect(await xa(join(site.target, 'd'))).toEqual({ 'user.b': enc('3') });
+        expect(await xa(join(site.target, 'e'))).toEqual({ 'user.keep': enc('k') });
+      } finally {
+        site.dispose();
+      }
+    });
+  }
+  test('rootless: a directory re-listed as root-owned loses the owner recorded by a lower layer', async () => {
+    const fs = new MemoryFs({ privileged: false, uid: 1000, gid: 1000 });
+    await fs.mkdir('/t');
+    await applyLayers([
+      { blob: [await layer(D('app', { uid: 1001, gid: 5 }), D('other', { uid: 7, gid: 7 }))] },
+      { blob: [await layer(D('app'), D('other', { uid: 8, gid: 8 }))] },
+    ], '/t', { fs });
+    expect(await fs.xattrs('/t/app')).toEqual({});
+    expect(Object.keys(await fs.xattrs('/t/other'))).toEqual(['user.rootlesscontainers']);
+  });
+});
+
 describe('layers made by GNU tar with hand-made whiteouts', () => {
   test('apply as the spec says (and our reader sees what GNU tar wrote)', async () => {
     const t = tempDir();
