@@ -168,7 +168,15 @@ export async function openUnionWriter(store: SnapshotStore, ports: Pick<Containe
   const o = await openUnionContainer(store, ports, name);
   const v = o.view;
   const abs = (p: string) => `/${p.replace(/^\/+/, '')}`;
-  return {
+  /** Errors as the snapshot writer reports them: "container NAME: op path: cause" (ERR_IO for system errors). */
+  const wrap = <A extends unknown[], R>(op: string, fn: (...a: A) => Promise<R>) => async (...a: A): Promise<R> => {
+    try {
+      return await fn(...a);
+    } catch (e) {
+      throw wrapError(e, `container ${name}: ${op} ${a.filter((x) => typeof x === 'string').slice(0, 2).join(' ')}`);
+    }
+  };
+  const w: UnionWriter = {
     view: v,
     async writeFile(path, data, options = {}) {
       const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
@@ -209,6 +217,10 @@ export async function openUnionWriter(store: SnapshotStore, ports: Pick<Containe
     isDir: (path) => v.lstat(abs(path)).then((s) => s.isDirectory(), () => false),
     close: () => o.close(),
   };
+  for (const op of ['writeFile', 'readFile', 'mkdir', 'remove', 'rename', 'symlink', 'link', 'chmod', 'chown', 'utimes'] as const) {
+    (w as unknown as Record<string, unknown>)[op] = wrap(op, (w[op] as (...a: unknown[]) => Promise<unknown>).bind(w));
+  }
+  return w;
 }
 
 /** Union containers' cache entries (diffIDs) in use. */

@@ -191,6 +191,15 @@ describe('layerkit container --union', () => {
     expect(r.stderr).toContain('container cp|rm-path|mkdir|mv|diff|commit');
   });
 
+  it('bad writes: stable codes, nothing changed', () => {
+    const before = ok(cli('container', 'diff', 'u2'));
+    fails(cli('container', 'mkdir', 'u2', '/no/such/dir'), 4, 'ERR_IO');
+    // The view keeps ".wh." names for its own markers (a farm container would take it).
+    fails(cli('container', 'mkdir', 'u2', '/etc/.wh.x'), 3, 'ERR_WHITEOUT_NAME');
+    fails(cli('container', 'rm-path', 'u2', '/etc/none'), 4, 'ERR_IO');
+    expect(ok(cli('container', 'diff', 'u2'))).toBe(before);
+  });
+
   it('rm removes the record and the upper; gc drops cache entries no union container uses', () => {
     const layers = JSON.parse(ok(cli('container', 'ls', '--json'))).find((c: { name: string }) => c.name === 'u3').layers as string[];
     for (const n of ['u', 'u2', 'u3']) ok(cli('container', 'rm', n));
