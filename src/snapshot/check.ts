@@ -23,12 +23,12 @@ import { isLayerkitError, wrapError } from '../errors.ts';
 import { acquireLock, readLock } from './lock.ts';
 import { decodeKey, encodeKey } from './keys.ts';
 import { parseConfig, parseRecord } from './record.ts';
-import { CONTAINER_LABEL, containerNameOf, parseContainer } from './container-record.ts';
+import { CONTAINER_LABEL, UNION_CONTAINERS_DIR, containerNameOf, parseContainer } from './container-record.ts';
 import type { SnapshotStore } from './store.ts';
 import type { SnapshotRecord } from './types.ts';
 
 export interface Issue {
-  /** A short stable name: bad-record, missing-tree, shared-tree, missing-parent, parent-kind, cycle, missing-blob, blob-size, blob-digest, config, empty-not-empty, bad-container, container-snapshot, container-upper, tmp, stale-lock, superseded, orphan-tree, orphan-blob, orphan-container-snapshot */
+  /** A short stable name: bad-record, missing-tree, shared-tree, missing-parent, parent-kind, cycle, missing-blob, blob-size, blob-digest, config, empty-not-empty, bad-container, container-snapshot, container-upper, tmp, stale-lock, superseded, orphan-tree, orphan-blob, orphan-container-snapshot, orphan-union-upper */
   kind: string;
   path: string;
   message: string;
@@ -179,7 +179,7 @@ export async function checkStore(store: SnapshotStore, options: CheckOptions): P
     for (const r of orphanContainers) left('orphan-container-snapshot', store.metaPath(r.key), `snapshot ${JSON.stringify(r.key)} is labelled as container ${JSON.stringify(r.labels[CONTAINER_LABEL])}, which has no record (an interrupted container create or rm)${badContainers ? '; a damaged container record may own it' : ''}`);
 
     // Union containers' directories without a record: an interrupted create or rm.
-    const unionDirs = `${store.root}/union/containers`;
+    const unionDirs = `${store.root}/${UNION_CONTAINERS_DIR}`;
     const orphanUppers = badContainers ? [] : (await port.readdir(unionDirs)).filter((n) => !unionNames.has(n)).map((n) => `${unionDirs}/${n}`);
     for (const p of orphanUppers) left('orphan-union-upper', p, 'a union container directory without a container record (an interrupted container create or rm)');
 

@@ -69,9 +69,12 @@ export function isUnionContainer(r: ContainerRecord): r is UnionContainerRecord 
   return r.kind === 'union';
 }
 
+/** Where union containers' directories are (relative to the store root). */
+export const UNION_CONTAINERS_DIR = 'union/containers';
+
 /** A union container's directory (relative to the store root); its upper is `<this>/upper`. */
 export function unionContainerDir(name: string): string {
-  return `union/containers/${encodeKey(name)}`;
+  return `${UNION_CONTAINERS_DIR}/${encodeKey(name)}`;
 }
 
 export function unionUpperDir(name: string): string {
