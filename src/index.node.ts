@@ -12,5 +12,12 @@ export type { Kind, Materialize, Mount, SnapshotInfo, Usage, BlobRef } from './s
 export {
   createContainer, commitContainer, containerChanges, containerPath, removeContainer, listContainers, getContainer,
   unpackImageSnapshots, pruneImageSnapshots,
+  containerChangeList,
   type ContainerPorts, type ContainerRecord, type CreateContainerOptions, type CommitContainerOptions,
 } from './api/container.ts';
+export {
+  createUnionContainer, openUnionContainer, openUnionWriter, unionContainerChanges, commitUnionContainer, getUnionContainer,
+  pruneUnionCache, unionCacheDir, type OpenedUnionContainer, type UnionWriter,
+} from './api/union-container.ts';
+export type { FarmContainerRecord, UnionContainerRecord } from './snapshot/container-record.ts';
+export { openCachedLayer, encodeTarIndex, decodeTarIndex, type CachedLayer } from './union/layer-cache.ts';

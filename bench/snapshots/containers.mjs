@@ -3,7 +3,10 @@
 // per container. Disk is `du -s -B1` (each inode once) on the directories that hold the trees;
 // times are wall clock, in-process API calls (no CLI start-up) except the image build and umoci.
 // Needs `npm run build`, the Debian corpus (bench/make-debian-corpus.sh) and umoci.
-// Usage: node bench/snapshots/containers.mjs [--base DIR (default bench/.cache/debian/base, or $DEBIAN_BASE)] [--n 100] [--copies 5] [--umoci 3]
+// Union containers (--union 1, default): N more on the same image, in a second store: create
+// (record + empty upper), the first open (fills the shared layer cache: decompress + index), a
+// later open (cache hit: index files read, lower tree resolved), the same writes, commit of one.
+// Usage: node bench/snapshots/containers.mjs [--base DIR (default bench/.cache/debian/base, or $DEBIAN_BASE)] [--n 100] [--copies 5] [--umoci 3] [--union 1]
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -11,6 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   openStore, openWriter, nodeFs, nodeStoreFs, createContainer, commitContainer, getContainer,
+  createUnionContainer, openUnionContainer, openUnionWriter, commitUnionContainer, unionCacheDir,
 } from '../../dist/index.node.js';
 
 const { values } = parseArgs({
@@ -19,6 +23,7 @@ const { values } = parseArgs({
     n: { type: 'string', default: '100' },
     copies: { type: 'string', default: '5' },
     umoci: { type: 'string', default: '3' },
+    union: { type: 'string', default: '1' },
   },
 });
 const N = Number(values.n);
@@ -119,6 +124,76 @@ try {
 
   const avg = (a) => a.reduce((x, y) => x + y, 0) / a.length;
   const med = (a) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  // Union containers, in their own store (no snapshots): the same image, the same writes.
+  const urows = [];
+  const urow = (what, time, disk, note = '') => urows.push(`| ${what} | ${time} | ${disk} | ${note} |`);
+  let uCreateAvg = 0;
+  if (values.union !== '0') {
+    const ustore = await openStore(join(work, 'ustore'));
+    const uports = { layoutFs: nodeStoreFs, treeFs: nodeFs };
+    const littleWrites = async (w, i) => {
+      await w.writeFile('etc/hostname', `u${i}\n`);
+      await w.writeFile(`root/note-${i}.txt`, 'x'.repeat(4096));
+      await w.remove('etc/motd').catch(() => {});
+    };
+    t = now();
+    await createUnionContainer(ustore, uports, layout, 'base', { name: 'u-first' });
+    const uFirstCreate = now() - t;
+    t = now();
+    const first = await openUnionContainer(ustore, uports, 'u-first');
+    const uFirstOpen = now() - t;
+    const filled = first.layers.join(',');
+    const lowerNames = first.view.lower.size;
+    await first.close();
+    t = now();
+    const again = await openUnionContainer(ustore, uports, 'u-first');
+    const uOpen = now() - t;
+    if (again.layers.join() !== 'hit') throw new Error(`second open: ${again.layers.join()}`);
+    await again.close();
+    const cacheBytes = du(unionCacheDir(ustore));
+    const uTimes = [];
+    t = now();
+    for (let i = 0; i < N; i++) {
+      const t1 = now();
+      await createUnionContainer(ustore, uports, layout, 'base', { name: `u${i}` });
+      uTimes.push(now() - t1);
+    }
+    const uCreateMs = now() - t;
+    uCreateAvg = avg(uTimes);
+    t = now();
+    for (let i = 0; i < N; i++) {
+      const w = await openUnionWriter(ustore, uports, `u${i}`);
+      await littleWrites(w, i);
+      await w.close();
+    }
+    const uWriteMs = now() - t;
+    const uppers = du(join(ustore.root, 'union/containers'));
+    t = now();
+    const ubig = await commitUnionContainer(ustore, uports, 'u0', layout, 'u0');
+    const uCommitMs = now() - t;
+    if (ubig.changes.added + ubig.changes.changed + ubig.changes.deleted !== big.changes.added + big.changes.changed + big.changes.deleted) {
+      throw new Error(`union commit: ${JSON.stringify(ubig.changes)}, farm: ${JSON.stringify(big.changes)}`);
+    }
+    await createUnionContainer(ustore, uports, layout, 'small', { name: 'us0' });
+    const wsm = await openUnionWriter(ustore, uports, 'us0');
+    await wsm.writeFile('etc/hostname', 'c0\n');
+    await wsm.writeFile('etc/note-0.txt', 'x'.repeat(4096));
+    await wsm.close();
+    const os = await openUnionContainer(ustore, uports, 'us0');
+    await os.close();
+    t = now();
+    const usm = await commitUnionContainer(ustore, uports, 'us0', layout, 'us0');
+    const uCommitSmallMs = now() - t;
+    urow('union: first container create (record + empty upper)', ms(uFirstCreate), '', 'no layer read');
+    urow('union: first open of a view on the image (fills the shared cache)', ms(uFirstOpen), `${mib(cacheBytes)} MiB cache (tar + index)`, `layers: ${filled}; ${lowerNames} names`);
+    urow('union: a later open (cache hit: index file read, lower tree resolved)', ms(uOpen), '', 'paid by every diff/commit/write command');
+    urow(`${N} x union container create`, `${ms(uCreateMs)} (${ms(uCreateAvg)} avg, ${ms(med(uTimes))} median each)`, `+${mib(uppers)} MiB for all ${N} uppers incl. writes (${(uppers / N / 1024).toFixed(0)} KiB each)`, '');
+    urow(`${N} x open + write a little (same writes) + close`, `${ms(uWriteMs)} (${ms(uWriteMs / N)} each)`, '(in the row above)', 'each includes one view open');
+    urow(`union commit of one container on the Debian image (${baseFiles} entries)`, ms(uCommitMs), `layer ${ubig.layer.size} B`, `${ubig.changes.added} A, ${ubig.changes.changed} C, ${ubig.changes.deleted} D; includes a view open`);
+    urow(`union commit of the same change on the small image (${smallFiles} entries)`, ms(uCommitSmallMs), `layer ${usm.layer.size} B`, `${usm.changes.added} A, ${usm.changes.changed} C, ${usm.changes.deleted} D`);
+    uCreateAvg = { first: uFirstCreate, avg: uCreateAvg, open: uOpen, firstOpen: uFirstOpen, commit: uCommitMs, commitSmall: uCommitSmallMs };
+  }
+
   const cpAvg = avg(cpTimes);
   console.log(`image: ${BASE}: ${baseFiles} entries, ${mib(baseBytes)} MiB (du); store method ${store.config.materialize.active}; ${new Date().toISOString()}`);
   console.log('');
@@ -133,9 +208,15 @@ try {
   row(`cp -a of the materialised image (x${COPIES})`, `${ms(cpAvg)} avg each (${cpTimes.map((x) => x.toFixed(0)).join(', ')})`, `${mib(cpBytes)} MiB each`, '');
   row(`umoci unpack per container (x${UMOCI})`, UMOCI ? `${ms(avg(umociTimes))} avg each` : '-', UMOCI ? `${mib(umociBytes)} MiB each` : '-', 'rootfs + bundle files');
   for (const r of rows) console.log(r);
+  for (const r of urows) console.log(r);
   console.log('');
   console.log(`create / cp -a time: ${(avg(createTimes) / cpAvg).toFixed(3)}x (target <= 0.05x); create disk / cp -a disk: ${((trees1 - trees0) / N / cpBytes).toFixed(4)}x`);
   console.log(`commit time, Debian / small image: ${(commitMs / commitSmallMs).toFixed(1)}x for ${(baseFiles / smallFiles).toFixed(1)}x the entries`);
+  if (typeof uCreateAvg === 'object') {
+    const u = uCreateAvg;
+    console.log(`union create / cp -a time: first ${(u.first / cpAvg).toFixed(4)}x, later ${(u.avg / cpAvg).toFixed(4)}x (target <= 0.05x); first open (cache fill) ${(u.firstOpen / cpAvg).toFixed(2)}x, later open ${(u.open / cpAvg).toFixed(3)}x`);
+    console.log(`union commit time, Debian / small image: ${(u.commit / u.commitSmall).toFixed(1)}x for ${(baseFiles / smallFiles).toFixed(1)}x the entries; Debian commit minus one view open: ${ms(u.commit - u.open)}`);
+  }
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

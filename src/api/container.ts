@@ -25,13 +25,15 @@ import { checkTag } from '../oci/layout/index-file.ts';
 import type { Descriptor } from '../oci/layout/descriptor.ts';
 import { OciLayout, type ResolvedImage } from '../oci/layout/layout.ts';
 import type { Compression } from '../oci/media-types.ts';
-import { CHAIN_LABEL, assertContainerName, type ContainerRecord } from '../snapshot/container-record.ts';
+import { CHAIN_LABEL, assertContainerName, type ContainerRecord, type FarmContainerRecord } from '../snapshot/container-record.ts';
+import { commitUnionContainer, unionContainerChanges } from './union-container.ts';
 import { createContainerRecord, getContainer, listContainers, readContainer, removeContainerRecord } from '../snapshot/containers.ts';
 import { newId } from '../snapshot/keys.ts';
 import type { SnapshotStore } from '../snapshot/store.ts';
 import type { Mount } from '../snapshot/types.ts';
 import { changes, type ChangesResult } from './changes.ts';
 import { diff, type DiffResult } from './diff.ts';
+import type { TreeChange } from '../tree/changes.ts';
 
 export type { ContainerRecord };
 export { listContainers, getContainer };
@@ -114,8 +116,11 @@ export async function createContainer(store: SnapshotStore, ports: ContainerPort
 }
 
 /** The container's tree and its image's (the parent chain snapshot's; the store's empty tree without layers). */
-export async function containerTrees(store: SnapshotStore, name: string): Promise<{ record: ContainerRecord; parent: string; tree: string }> {
+export async function containerTrees(store: SnapshotStore, name: string): Promise<{ record: FarmContainerRecord; parent: string; tree: string }> {
   const record = await getContainer(store, name);
+  if (record.kind === 'union') {
+    throw new LayerkitError('ERR_UNSUPPORTED', `container ${JSON.stringify(name)} is a union container: it has no directory (its files are the image's layer tars plus its upper, seen through a union view); use container cp|rm-path|mkdir|mv|diff|commit, or the library's openUnionContainer / openUnionWriter`, { name, kind: 'union' });
+  }
   const info = await store.stat(record.snapshot);
   const parent = info.parent !== undefined ? (await store.stat(info.parent)).path : store.emptyDir;
   return { record, parent, tree: info.path };
@@ -126,10 +131,19 @@ export async function containerPath(store: SnapshotStore, name: string): Promise
   return (await containerTrees(store, name)).tree;
 }
 
-/** What changed in the container against its image (A|C|D, like `layerkit changes`). */
+/**
+ * What changed in the container against its image (A|C|D, like `layerkit changes`). For a union
+ * container use unionContainerChanges (or containerChangeList, which takes either kind).
+ */
 export async function containerChanges(store: SnapshotStore, name: string): Promise<ChangesResult> {
   const { parent, tree } = await containerTrees(store, name);
   return changes(store.port.fs, parent, tree);
+}
+
+/** The changes of a container of either kind, sorted (what `container diff` prints). */
+export async function containerChangeList(store: SnapshotStore, ports: ContainerPorts, name: string): Promise<TreeChange[]> {
+  if ((await getContainer(store, name)).kind === 'union') return unionContainerChanges(store, ports, name);
+  return (await containerChanges(store, name)).changes;
 }
 
 export interface CommitContainerOptions {
@@ -161,6 +175,7 @@ export interface CommittedContainer {
 export async function commitContainer(store: SnapshotStore, ports: ContainerPorts, name: string, layoutDir: string, tag: string,
   options: CommitContainerOptions = {}): Promise<CommittedContainer> {
   checkTag(tag);
+  if ((await getContainer(store, name)).kind === 'union') return commitUnionContainer(store, ports, name, layoutDir, tag, options);
   const { record, parent, tree } = await containerTrees(store, name);
   const layout = await OciLayout.open(ports.layoutFs, layoutDir);
   const base = await layout.resolveManifest(record.image.manifest as Descriptor, record.image.tag);
@@ -187,7 +202,7 @@ export async function commitContainer(store: SnapshotStore, ports: ContainerPort
   return { manifest, layer, changes: r.changes };
 }
 
-/** Remove the container: its record and its active snapshot (the image's snapshots stay). */
+/** Remove the container: its record and its active snapshot or union upper (the image's snapshots and the layer cache stay). */
 export function removeContainer(store: SnapshotStore, name: string): Promise<ContainerRecord> {
   return removeContainerRecord(store, name);
 }

@@ -10,9 +10,10 @@ import { nodeStoreFs } from '../fs/node-store.ts';
 import { openStore } from '../platform/store-node.ts';
 import { openWriter, type SnapshotWriter } from '../platform/snapshot-writer.ts';
 import {
-  commitContainer, containerChanges, containerPath, createContainer, getContainer, listContainers, pruneImageSnapshots,
+  commitContainer, containerChangeList, containerPath, createContainer, getContainer, listContainers, pruneImageSnapshots,
   removeContainer, type ContainerPorts,
 } from '../api/container.ts';
+import { createUnionContainer, openUnionWriter, pruneUnionCache, type UnionWriter } from '../api/union-container.ts';
 import { rfc3339 } from '../oci/image-config.ts';
 import { wrapError } from '../errors.ts';
 import { log, out, usageError } from './io.ts';
@@ -26,15 +27,18 @@ An image's layers are unpacked once into committed snapshots keyed by chain ID a
 every container on them; a container is a read-write snapshot on the top one.
 
 Commands:
-  create LAYOUT:TAG [--name N]     a container on the image (prints its name)
-  ls [--json]                      NAME IMAGE MANIFEST CREATED, one line each
+  create LAYOUT:TAG [--name N] [--union]
+                                   a container on the image (prints its name); --union: a union
+                                   container (no snapshot: the image's layer tars, decompressed once
+                                   into the store's cache, under its own upper directory)
+  ls [--json]                      NAME KIND IMAGE MANIFEST CREATED, one line each
   diff NAME [--json]               what changed against the image: A|C|D /path (like layerkit changes)
   commit NAME LAYOUT:TAG [--message M] [--author A]
                                    the changes as a new layer on the container's image, tagged TAG
                                    (the layout must hold the image: normally its own); prints the
                                    new manifest digest
   rm NAME...                       remove containers (the image's snapshots stay; see store gc)
-  path NAME                        the container's directory
+  path NAME                        the container's directory (a union container has none: ERR_UNSUPPORTED)
   cp SRC NAME:PATH                 copy a host file, symlink or directory tree to PATH in the container
   rm-path NAME PATH                delete PATH (a file or a whole directory) in the container
   mkdir NAME PATH                  create a directory in the container
@@ -52,6 +56,7 @@ committed layer, as on overlayfs.
 Options:
   --store DIR              the store directory
   --name N                 the container's name (create; default c-<12 hex digits>)
+  --union                  create a union container (see above)
   --platform OS/ARCH[/V]   choose a manifest of a multi-platform image (create)
   --message M, -m M        the history entry's comment (commit)
   --author A               the history entry's author (commit)
@@ -71,12 +76,13 @@ const OPTIONS = {
   compression: { type: 'string' },
   'source-date-epoch': { type: 'string' },
   json: { type: 'boolean', default: false },
+  union: { type: 'boolean', default: false },
   quiet: { type: 'boolean', short: 'q', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
 const USAGES: Record<string, [number, number, string]> = {
-  create: [1, 1, 'container create LAYOUT:TAG [--name N]'],
+  create: [1, 1, 'container create LAYOUT:TAG [--name N] [--union]'],
   ls: [0, 0, 'container ls [--json]'],
   diff: [1, 1, 'container diff NAME [--json]'],
   commit: [2, 2, 'container commit NAME LAYOUT:TAG [--message M]'],
@@ -134,7 +140,14 @@ export async function containerCommand(argv: string[]): Promise<number> {
     case 'create': {
       const { dir, tag } = splitRef(rest[0]!);
       if (tag === undefined) throw usageError(`container create: ${rest[0]} names no tag (LAYOUT:TAG)`);
-      const c = await createContainer(store, ports, resolve(dir), tag, { name: values.name, platform: parsePlatform(values.platform) });
+      const opts = { name: values.name, platform: parsePlatform(values.platform) };
+      if (values.union) {
+        const r = await createUnionContainer(store, ports, resolve(dir), tag, opts);
+        if (values.json) out(JSON.stringify(r));
+        else out(r.name);
+        return 0;
+      }
+      const c = await createContainer(store, ports, resolve(dir), tag, opts);
       if (values.json) out(JSON.stringify({ ...c.record, path: c.mount.path }));
       else out(c.record.name);
       return 0;
@@ -143,13 +156,13 @@ export async function containerCommand(argv: string[]): Promise<number> {
       const list = await listContainers(store);
       if (values.json) out(JSON.stringify(list));
       else {
-        out(pad('NAME', 24) + pad('IMAGE', 40) + pad('MANIFEST', 20) + 'CREATED');
-        for (const c of list) out(pad(c.name, 24) + pad(`${c.image.layout}:${c.image.tag}`, 40) + pad(c.image.manifest.digest.slice(0, 19), 20) + c.created);
+        out(pad('NAME', 24) + pad('KIND', 6) + pad('IMAGE', 40) + pad('MANIFEST', 20) + 'CREATED');
+        for (const c of list) out(pad(c.name, 24) + pad(c.kind ?? 'farm', 6) + pad(`${c.image.layout}:${c.image.tag}`, 40) + pad(c.image.manifest.digest.slice(0, 19), 20) + c.created);
       }
       return 0;
     }
     case 'diff':
-      printChanges((await containerChanges(store, rest[0]!)).changes, values.json);
+      printChanges(await containerChangeList(store, ports, rest[0]!), values.json);
       return 0;
     case 'commit': {
       const { dir, tag } = splitRef(rest[1]!);
@@ -178,29 +191,43 @@ export async function containerCommand(argv: string[]): Promise<number> {
       const colon = rest[1]!.indexOf(':');
       if (colon <= 0) throw usageError(`container cp: the destination must be NAME:PATH, got ${rest[1]}`);
       const name = rest[1]!.slice(0, colon);
-      const w = await writerOf(store, name);
-      await copyIn(w, rest[0]!, inside(rest[1]!.slice(colon + 1)));
+      await withWriter(store, ports, name, (w) => copyIn(w, rest[0]!, inside(rest[1]!.slice(colon + 1))));
       return 0;
     }
     case 'rm-path':
-      await (await writerOf(store, rest[0]!)).remove(inside(rest[1]!));
+      await withWriter(store, ports, rest[0]!, (w) => w.remove(inside(rest[1]!)));
       return 0;
     case 'mkdir':
-      await (await writerOf(store, rest[0]!)).mkdir(inside(rest[1]!));
+      await withWriter(store, ports, rest[0]!, (w) => w.mkdir(inside(rest[1]!)));
       return 0;
     case 'mv':
-      await (await writerOf(store, rest[0]!)).rename(inside(rest[1]!), inside(rest[2]!));
+      await withWriter(store, ports, rest[0]!, (w) => w.rename(inside(rest[1]!), inside(rest[2]!)));
       return 0;
   }
   return 0;
 }
 
-async function writerOf(store: Awaited<ReturnType<typeof openStore>>, name: string): Promise<SnapshotWriter> {
-  return openWriter(store, (await getContainer(store, name)).snapshot);
+/** What cp, rm-path, mkdir and mv need of a writer: the snapshot writer's calls, plus isDir. */
+type Writer = Pick<SnapshotWriter, 'writeFile' | 'mkdir' | 'remove' | 'rename' | 'symlink' | 'utimes'> & { isDir(path: string): Promise<boolean> };
+
+/** Run `fn` with a writer on the container: the snapshot writer (farm) or the union view's (union). */
+async function withWriter(store: Awaited<ReturnType<typeof openStore>>, ports: ContainerPorts, name: string, fn: (w: Writer) => Promise<void>): Promise<void> {
+  const r = await getContainer(store, name);
+  if (r.kind === 'union') {
+    const u: UnionWriter = await openUnionWriter(store, ports, name);
+    try {
+      await fn(u);
+    } finally {
+      await u.close();
+    }
+    return;
+  }
+  const w = await openWriter(store, r.snapshot);
+  await fn(Object.assign(w, { isDir: (p: string) => lstat(`${w.root}/${p}`).then((s) => s.isDirectory(), () => false) }));
 }
 
 /** Copy the host path `src` to `dest` in the container: files (mode, mtime), symlinks, directories (recursively, merged into an existing one). */
-async function copyIn(w: SnapshotWriter, src: string, dest: string): Promise<void> {
+async function copyIn(w: Writer, src: string, dest: string): Promise<void> {
   let st;
   try {
     st = await lstat(src);
@@ -211,8 +238,7 @@ async function copyIn(w: SnapshotWriter, src: string, dest: string): Promise<voi
   if (st.isSymbolicLink()) {
     await w.symlink(await readlink(src), dest);
   } else if (st.isDirectory()) {
-    const exists = await lstat(`${w.root}/${dest}`).then((s) => s.isDirectory(), () => false);
-    if (!exists) await w.mkdir(dest, st.mode & 0o7777);
+    if (!(await w.isDir(dest))) await w.mkdir(dest, st.mode & 0o7777);
     for (const n of (await readdir(src)).sort()) await copyIn(w, `${src}/${n}`, `${dest}/${n}`);
     await w.utimes(dest, mtime, mtime);
   } else if (st.isFile()) {
@@ -229,9 +255,10 @@ async function copyIn(w: SnapshotWriter, src: string, dest: string): Promise<voi
   }
 }
 
-/** `layerkit store gc`: remove image chain snapshots no snapshot is based on. */
+/** `layerkit store gc`: remove image chain snapshots no snapshot is based on, and union cache entries no union container uses. */
 export async function storeGc(dir: string, json: boolean): Promise<number> {
-  const removed = await pruneImageSnapshots(await openStore(dir, { create: false }));
+  const store = await openStore(dir, { create: false });
+  const removed = [...await pruneImageSnapshots(store), ...await pruneUnionCache(store)];
   if (json) out(JSON.stringify(removed));
   else for (const k of removed) out(k);
   return 0;

@@ -16,7 +16,7 @@ Commands:
                          unpack an image onto a directory, flatten it to one layer
   snapshots CMD ...      containerd-style snapshots in a store: prepare, view, commit, rm, info, ls, usage
   store CMD              the snapshot store itself: init, check (fsck), ls, usage, gc
-  container CMD ...      containers on OCI images: create, ls, diff, commit, rm, path, cp, rm-path
+  container CMD ...      containers on OCI images (snapshot or --union): create, ls, diff, commit, rm, path, cp, rm-path
 
 Run "layerkit <command> --help" for a command's options. Exit codes: see README.md.
 `;

@@ -9,22 +9,26 @@
  *   - a committed snapshot whose blob is missing, of another size, or of another sha256
  *   - store.json damaged, empty/ not empty
  *   - a container record that does not parse (or is misnamed), whose snapshot is missing, not
- *     active or not labelled as its own, or whose snapshot's parent is not the recorded chain ID
+ *     active or not labelled as its own, or whose snapshot's parent is not the recorded chain ID;
+ *     a union container record whose upper directory is missing
  * leftovers (harmless; what a killed process leaves; removed by --repair or the next mutation):
  *   - entries in tmp/, a stale lock, an active record superseded by its commit,
  *     trees and blobs no record refers to, an active snapshot labelled as a container that has
- *     no container record (an interrupted container create or rm)
+ *     no container record (an interrupted container create or rm), a union container directory
+ *     (union/containers/<name>) without a record
+ * Not checked: the union layer cache (union/cache/: verified when filled, rebuilt when its index
+ * does not validate; store gc drops the entries no union container uses).
  */
 import { isLayerkitError, wrapError } from '../errors.ts';
 import { acquireLock, readLock } from './lock.ts';
-import { decodeKey } from './keys.ts';
+import { decodeKey, encodeKey } from './keys.ts';
 import { parseConfig, parseRecord } from './record.ts';
-import { CONTAINER_LABEL, containerNameOf, parseContainer } from './container-record.ts';
+import { CONTAINER_LABEL, UNION_CONTAINERS_DIR, containerNameOf, parseContainer } from './container-record.ts';
 import type { SnapshotStore } from './store.ts';
 import type { SnapshotRecord } from './types.ts';
 
 export interface Issue {
-  /** A short stable name: bad-record, missing-tree, shared-tree, missing-parent, parent-kind, cycle, missing-blob, blob-size, blob-digest, config, empty-not-empty, bad-container, container-snapshot, tmp, stale-lock, superseded, orphan-tree, orphan-blob, orphan-container-snapshot */
+  /** A short stable name: bad-record, missing-tree, shared-tree, missing-parent, parent-kind, cycle, missing-blob, blob-size, blob-digest, config, empty-not-empty, bad-container, container-snapshot, container-upper, tmp, stale-lock, superseded, orphan-tree, orphan-blob, orphan-container-snapshot, orphan-union-upper */
   kind: string;
   path: string;
   message: string;
@@ -141,6 +145,8 @@ export async function checkStore(store: SnapshotStore, options: CheckOptions): P
     }
     // Containers.
     const owned = new Set<string>();
+    /** Encoded names of union containers (their directories under union/containers/). */
+    const unionNames = new Set<string>();
     for (const file of await port.readdir(store.containersDir)) {
       const path = `${store.containersDir}/${file}`;
       const name = containerNameOf(file);
@@ -157,6 +163,11 @@ export async function checkStore(store: SnapshotStore, options: CheckOptions): P
         err('bad-container', path, isLayerkitError(e) ? e.message : wrapError(e, `read ${path}`).message);
         continue;
       }
+      if (c.kind === 'union') {
+        unionNames.add(encodeKey(name));
+        if ((await port.kindOf(`${store.root}/${c.upper}`)) !== 'dir') err('container-upper', path, `union container ${JSON.stringify(name)}: its upper ${store.root}/${c.upper} is missing`);
+        continue;
+      }
       owned.add(c.snapshot);
       const s = byKey.get(c.snapshot);
       if (!s) err('container-snapshot', path, `container ${JSON.stringify(name)}: its snapshot ${JSON.stringify(c.snapshot)} is missing`);
@@ -166,6 +177,11 @@ export async function checkStore(store: SnapshotStore, options: CheckOptions): P
     const orphanContainers = [...byKey.values()].filter((r) => r.kind === 'active' && r.labels[CONTAINER_LABEL] !== undefined && !owned.has(r.key));
     const badContainers = errors.some((e) => e.kind === 'bad-container');
     for (const r of orphanContainers) left('orphan-container-snapshot', store.metaPath(r.key), `snapshot ${JSON.stringify(r.key)} is labelled as container ${JSON.stringify(r.labels[CONTAINER_LABEL])}, which has no record (an interrupted container create or rm)${badContainers ? '; a damaged container record may own it' : ''}`);
+
+    // Union containers' directories without a record: an interrupted create or rm.
+    const unionDirs = `${store.root}/${UNION_CONTAINERS_DIR}`;
+    const orphanUppers = badContainers ? [] : (await port.readdir(unionDirs)).filter((n) => !unionNames.has(n)).map((n) => `${unionDirs}/${n}`);
+    for (const p of orphanUppers) left('orphan-union-upper', p, 'a union container directory without a container record (an interrupted container create or rm)');
 
     // Leftovers.
     for (const n of await port.readdir(store.tmpDir)) left('tmp', `${store.tmpDir}/${n}`, 'temporary file or tree of an interrupted operation');
@@ -182,6 +198,7 @@ export async function checkStore(store: SnapshotStore, options: CheckOptions): P
       if (!badContainers && !badRecords) {
         for (const r of orphanContainers) await store.removeLocked(set, r.key);
       }
+      for (const p of orphanUppers) await port.remove(p);
       if (!badRecords) await store.collectGarbage(set);
       repaired = leftovers.filter((l) => !(badRecords && (l.kind === 'orphan-tree' || l.kind === 'orphan-blob'))
         && !((badContainers || badRecords) && l.kind === 'orphan-container-snapshot')).length;

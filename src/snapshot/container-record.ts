@@ -33,8 +33,11 @@ export interface ContainerImage {
   chainID: string | null;
 }
 
-export interface ContainerRecord {
+/** A container whose tree is an active snapshot (a hardlink farm, reflinks or a copy of the image's). */
+export interface FarmContainerRecord {
   version: 1;
+  /** Absent in records written before union containers: a farm container. */
+  kind?: 'farm';
   name: string;
   /** The key of the container's active snapshot (container/<name>). */
   snapshot: string;
@@ -42,6 +45,44 @@ export interface ContainerRecord {
   /** ISO 8601. */
   created: string;
 }
+
+/**
+ * A container read through a union view (src/union): the image's layer tars (decompressed once
+ * into the store's shared cache, union/cache/) below its own upper directory; no snapshot.
+ */
+export interface UnionContainerRecord {
+  version: 1;
+  kind: 'union';
+  name: string;
+  /** Its upper directory, relative to the store root: unionUpperDir(name). */
+  upper: string;
+  /** The image's layers' diffIDs, bottom first (the cache entries it uses; store gc keeps them). */
+  layers: string[];
+  image: ContainerImage;
+  /** ISO 8601. */
+  created: string;
+}
+
+export type ContainerRecord = FarmContainerRecord | UnionContainerRecord;
+
+export function isUnionContainer(r: ContainerRecord): r is UnionContainerRecord {
+  return r.kind === 'union';
+}
+
+/** Where union containers' directories are (relative to the store root). */
+export const UNION_CONTAINERS_DIR = 'union/containers';
+
+/** A union container's directory (relative to the store root); its upper is `<this>/upper`. */
+export function unionContainerDir(name: string): string {
+  return `${UNION_CONTAINERS_DIR}/${encodeKey(name)}`;
+}
+
+export function unionUpperDir(name: string): string {
+  return `${unionContainerDir(name)}/upper`;
+}
+
+/** Where decompressed layer tars and their indexes are kept (relative to the store root). */
+export const UNION_CACHE_DIR = 'union/cache';
 
 export function assertContainerName(name: unknown): asserts name is string {
   if (typeof name !== 'string' || !NAME.test(name)) {
@@ -83,7 +124,12 @@ export function parseContainer(bytes: Uint8Array, file: string, name: string): C
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw corrupt(file, 'not a JSON object');
   if (v.version !== 1) throw corrupt(file, `container record version ${JSON.stringify(v.version)} is not 1`);
   if (v.name !== name) throw corrupt(file, `container name ${JSON.stringify(v.name)} does not match its file name (${JSON.stringify(name)})`);
-  if (v.snapshot !== containerSnapshotKey(name)) throw corrupt(file, `snapshot must be ${JSON.stringify(containerSnapshotKey(name))}`);
+  if (v.kind === 'union') {
+    if (v.upper !== unionUpperDir(name)) throw corrupt(file, `upper must be ${JSON.stringify(unionUpperDir(name))}`);
+    if (!Array.isArray(v.layers) || !v.layers.every((d) => typeof d === 'string' && DIGEST.test(d))) throw corrupt(file, 'layers must be a list of sha256 diffIDs');
+  } else if (v.kind !== undefined && v.kind !== 'farm') {
+    throw corrupt(file, `container kind ${JSON.stringify(v.kind)} is not farm or union`);
+  } else if (v.snapshot !== containerSnapshotKey(name)) throw corrupt(file, `snapshot must be ${JSON.stringify(containerSnapshotKey(name))}`);
   if (typeof v.created !== 'string' || Number.isNaN(Date.parse(v.created))) throw corrupt(file, 'created is not a date');
   const img = v.image as Record<string, unknown> | undefined;
   const man = img?.manifest as Record<string, unknown> | undefined;

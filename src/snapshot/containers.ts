@@ -6,7 +6,7 @@
 import { LayerkitError, wrapError } from '../errors.ts';
 import {
   CONTAINER_LABEL, assertContainerName, containerNameOf, containerSnapshotKey, encodeContainer, parseContainer,
-  type ContainerImage, type ContainerRecord,
+  unionContainerDir, unionUpperDir, type ContainerImage, type ContainerRecord, type UnionContainerRecord,
 } from './container-record.ts';
 import { newId } from './keys.ts';
 import type { SnapshotStore } from './store.ts';
@@ -58,7 +58,7 @@ export async function createContainerRecord(store: SnapshotStore, name: string, 
       await store.removeLocked(set, key);
     }
     const mount = await store.createLocked(set, 'active', key, image.chainID ?? undefined, { labels: { [CONTAINER_LABEL]: name } });
-    const record: ContainerRecord = { version: 1, name, snapshot: key, image, created: new Date().toISOString() };
+    const record: ContainerRecord = { version: 1, kind: 'farm', name, snapshot: key, image, created: new Date().toISOString() };
     try {
       await store.port.mkdirp(store.containersDir);
       await store.port.writeFileAtomic(store.containerPath(name), encodeContainer(record), `${store.tmpDir}/container-${newId()}`);
@@ -70,7 +70,36 @@ export async function createContainerRecord(store: SnapshotStore, name: string, 
   });
 }
 
-/** Under the lock: unlink the record (the commit point), then remove the snapshot. */
+/**
+ * Under the lock: a union container's empty upper directory (union/containers/<name>/upper; a
+ * leftover of an interrupted create or rm of that name is removed first), then the record (the
+ * commit point). ERR_CONTAINER_EXISTS when the name is taken.
+ */
+export async function createUnionContainerRecord(store: SnapshotStore, name: string, image: ContainerImage, layers: string[]): Promise<UnionContainerRecord> {
+  assertContainerName(name);
+  return store.withLock(`container create ${name}`, async () => {
+    if (await readContainer(store, name)) {
+      throw new LayerkitError('ERR_CONTAINER_EXISTS', `container ${JSON.stringify(name)} exists already in ${store.root}`, { name });
+    }
+    const dir = `${store.root}/${unionContainerDir(name)}`;
+    const record: UnionContainerRecord = { version: 1, kind: 'union', name, upper: unionUpperDir(name), layers, image, created: new Date().toISOString() };
+    try {
+      await store.port.remove(dir);
+      await store.port.mkdirp(`${store.root}/${record.upper}`);
+      await store.port.mkdirp(store.containersDir);
+      await store.port.writeFileAtomic(store.containerPath(name), encodeContainer(record), `${store.tmpDir}/container-${newId()}`);
+    } catch (e) {
+      await store.port.remove(dir).catch(() => {});
+      throw wrapError(e, `container create ${name}: write ${store.containerPath(name)}`);
+    }
+    return record;
+  });
+}
+
+/**
+ * Under the lock: unlink the record (the commit point), then remove the snapshot (farm) or the
+ * upper directory (union).
+ */
 export async function removeContainerRecord(store: SnapshotStore, name: string): Promise<ContainerRecord> {
   assertContainerName(name);
   return store.withLock(`container rm ${name}`, async (set) => {
@@ -81,7 +110,8 @@ export async function removeContainerRecord(store: SnapshotStore, name: string):
     } catch (e) {
       throw wrapError(e, `container rm ${name}`);
     }
-    if (set.live.has(r.snapshot)) await store.removeLocked(set, r.snapshot);
+    if (r.kind === 'union') await store.port.remove(`${store.root}/${unionContainerDir(name)}`).catch((e) => { throw wrapError(e, `container rm ${name}: remove its upper`); });
+    else if (set.live.has(r.snapshot)) await store.removeLocked(set, r.snapshot);
     return r;
   });
 }

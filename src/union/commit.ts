@@ -138,8 +138,10 @@ function lowerSummary(view: UnionView): OldTreeSummary {
 }
 
 /** Write the view's changes as one layer blob to `sink`. */
-export async function commitView(view: UnionView, sink: LayerSink, options: CommitOptions = {}): Promise<LayerResult & { changes: number }> {
+export async function commitView(view: UnionView, sink: LayerSink, options: CommitOptions = {}): Promise<LayerResult & { changes: number; counts: { added: number; changed: number; deleted: number } }> {
   const { changes, newEntries } = await viewChanges(view);
+  const counts = { added: 0, changed: 0, deleted: 0 };
+  for (const c of changes) counts[c.kind === 'add' ? 'added' : c.kind === 'modify' ? 'changed' : 'deleted']++;
   const result = await writeLayer({
     ...options,
     changes,
@@ -148,5 +150,5 @@ export async function commitView(view: UnionView, sink: LayerSink, options: Comm
     fs: view.upper,
     root: view.upperRoot,
   }, sink);
-  return { ...result, changes: changes.length };
+  return { ...result, changes: changes.length, counts };
 }

@@ -1,0 +1,251 @@
+/**
+ * Union containers: a container without a snapshot. Its tree is a union view (src/union) of the
+ * image's layer tars, read in place, below its own upper directory in the store
+ * (union/containers/<name>/upper, an aufs-style layer tree: copy-up, `.wh.` whiteouts, opaque
+ * markers). Compressed layers are decompressed once into the store's shared cache
+ * (union/cache/<diffID hex>.tar, with the tar's index beside it: layer-cache.ts), filled lazily at
+ * the first open of a view on that layer, and shared by every union container on it.
+ *
+ * - create: resolve the image (index.json, manifest, config), write the record and make the empty
+ *   upper: O(1) in the image's size (no layer is read).
+ * - open: per layer, the cached tar and its index (decompressed and indexed at the first open),
+ *   then the lower tree resolved in memory and the upper's markers read.
+ * - diff = viewChanges (from the upper and the markers; the lower tree is only looked up);
+ *   commit = commitView into the layout as a new layer + image, as commitContainer does.
+ * - There is no directory to hand to other programs: `containerPath` refuses (ERR_UNSUPPORTED).
+ */
+import { LayerkitError, wrapError } from '../errors.ts';
+import type { FileHandleLike, WriteHandleLike } from '../fs/types.ts';
+import type { HistoryEntry } from '../oci/image-config.ts';
+import { checkTag } from '../oci/layout/index-file.ts';
+import type { Descriptor } from '../oci/layout/descriptor.ts';
+import { OciLayout, type ResolvedImage } from '../oci/layout/layout.ts';
+import { UNION_CACHE_DIR, assertContainerName, type UnionContainerRecord } from '../snapshot/container-record.ts';
+import { createUnionContainerRecord, getContainer, listContainers, readContainer } from '../snapshot/containers.ts';
+import { newId } from '../snapshot/keys.ts';
+import type { SnapshotStore } from '../snapshot/store.ts';
+import type { TreeChange } from '../tree/changes.ts';
+import { commitView, viewChanges } from '../union/commit.ts';
+import { openCachedLayer, type CachedLayer } from '../union/layer-cache.ts';
+import { LowerTree } from '../union/lower.ts';
+import { UnionView } from '../union/view.ts';
+import type { CommitContainerOptions, CommittedContainer, ContainerPorts, CreateContainerOptions } from './container.ts';
+
+export function unionCacheDir(store: SnapshotStore): string {
+  return `${store.root}/${UNION_CACHE_DIR}`;
+}
+
+/** A union container from LAYOUT:TAG (`layoutDir` is recorded as given: pass an absolute path). No layer is read. */
+export async function createUnionContainer(store: SnapshotStore, ports: Pick<ContainerPorts, 'layoutFs'>, layoutDir: string, tag: string,
+  options: CreateContainerOptions = {}): Promise<UnionContainerRecord> {
+  const name = options.name ?? `c-${newId().slice(0, 12)}`;
+  assertContainerName(name);
+  if (await readContainer(store, name)) {
+    throw new LayerkitError('ERR_CONTAINER_EXISTS', `container ${JSON.stringify(name)} exists already in ${store.root}`, { name });
+  }
+  const layout = await OciLayout.open(ports.layoutFs, layoutDir);
+  const image = await layout.resolve(tag, options.platform);
+  const d = image.descriptor;
+  return createUnionContainerRecord(store, name, {
+    layout: layoutDir, tag, manifest: { mediaType: d.mediaType, digest: d.digest, size: d.size }, chainID: image.layers.at(-1)?.chainID ?? null,
+  }, image.layers.map((l) => l.diffID));
+}
+
+export async function getUnionContainer(store: SnapshotStore, name: string): Promise<UnionContainerRecord> {
+  const r = await getContainer(store, name);
+  if (r.kind !== 'union') {
+    throw new LayerkitError('ERR_UNSUPPORTED', `container ${JSON.stringify(name)} is a snapshot (farm) container, not a union one`, { name });
+  }
+  return r;
+}
+
+export interface OpenedUnionContainer {
+  record: UnionContainerRecord;
+  image: ResolvedImage;
+  layout: OciLayout;
+  view: UnionView;
+  /** Per layer: what opening it had to do ('tar': decompressed into the cache, 'index': indexed, 'hit'). */
+  layers: CachedLayer['filled'][];
+  /** Close the layer readers. */
+  close(): Promise<void>;
+}
+
+/** Open a union container's view (filling the layer cache if needed). Close it after use. */
+export async function openUnionContainer(store: SnapshotStore, ports: Pick<ContainerPorts, 'layoutFs' | 'treeFs'>, name: string): Promise<OpenedUnionContainer> {
+  const record = await getUnionContainer(store, name);
+  const layout = await OciLayout.open(ports.layoutFs, record.image.layout);
+  const image = await layout.resolveManifest(record.image.manifest as Descriptor, record.image.tag);
+  const ids = image.layers.map((l) => l.diffID);
+  if (ids.join() !== record.layers.join()) {
+    throw new LayerkitError('ERR_IMAGE_CORRUPT', `container ${name}: its image ${record.image.manifest.digest} has layers ${ids.join(', ')}, the container records ${record.layers.join(', ')}`, { name });
+  }
+  const cacheDir = unionCacheDir(store);
+  const opened: CachedLayer[] = [];
+  const close = async () => {
+    for (const l of opened) await l.reader.close().catch(() => {});
+  };
+  try {
+    for (const l of image.layers) {
+      opened.push(await openCachedLayer(store.port, cacheDir, l, { blobPath: (d) => layout.blobs.path(d) }));
+    }
+    const lower = new LowerTree(opened.map((o, i) => ({ reader: o.reader, index: o.index, name: image.layers[i]!.digest })));
+    const view = await UnionView.open({ lower, upper: ports.treeFs, upperRoot: `${store.root}/${record.upper}` });
+    return { record, image, layout, view, layers: opened.map((o) => o.filled), close };
+  } catch (e) {
+    await close();
+    throw wrapError(e, `container ${name}: open its union view`);
+  }
+}
+
+async function withView<T>(store: SnapshotStore, ports: Pick<ContainerPorts, 'layoutFs' | 'treeFs'>, name: string, fn: (o: OpenedUnionContainer) => Promise<T>): Promise<T> {
+  const o = await openUnionContainer(store, ports, name);
+  try {
+    return await fn(o);
+  } finally {
+    await o.close();
+  }
+}
+
+/** What changed in a union container against its image (sorted, as `container diff` prints). */
+export function unionContainerChanges(store: SnapshotStore, ports: Pick<ContainerPorts, 'layoutFs' | 'treeFs'>, name: string): Promise<TreeChange[]> {
+  return withView(store, ports, name, async (o) => (await viewChanges(o.view)).changes);
+}
+
+/** The union container's changes as a layer on top of its image (recorded manifest), tagged `tag` in `layoutDir`. */
+export async function commitUnionContainer(store: SnapshotStore, ports: Pick<ContainerPorts, 'layoutFs' | 'treeFs'>, name: string, layoutDir: string, tag: string,
+  options: CommitContainerOptions = {}): Promise<CommittedContainer> {
+  checkTag(tag);
+  return withView(store, ports, name, async (o) => {
+    const layout = layoutDir === o.record.image.layout ? o.layout : await OciLayout.open(ports.layoutFs, layoutDir);
+    const base = layout === o.layout ? o.image : await layout.resolveManifest(o.record.image.manifest as Descriptor, o.record.image.tag);
+    const w = await layout.blobs.writer();
+    let r: Awaited<ReturnType<typeof commitView>>;
+    try {
+      r = await commitView(o.view, (c) => w.write(c), { compression: options.compression ?? 'gzip', sourceDateEpoch: options.sourceDateEpoch });
+    } catch (e) {
+      await w.abort();
+      throw wrapError(e, `container commit ${name}`);
+    }
+    const stored = await w.commit(r.digest);
+    if (stored.size !== r.size) throw new LayerkitError('ERR_DIGEST_MISMATCH', `layer ${r.digest}: stored ${stored.size} bytes, wrote ${r.size}`, { digest: r.digest });
+    const created = options.created ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const history: HistoryEntry = { created, created_by: options.createdBy ?? `layerkit container commit ${name}` };
+    if (options.author !== undefined) history.author = options.author;
+    if (options.message !== undefined) history.comment = options.message;
+    const layer = { mediaType: r.mediaType, digest: r.digest, size: r.size, diffID: r.diffID };
+    const manifest = await layout.addLayer(tag, layer, { baseImage: base, history, created });
+    return { manifest, layer, changes: r.counts };
+  });
+}
+
+/**
+ * Writes into a union container, with the snapshot writer's shape (paths relative to the
+ * container's root): each call goes through the view (copy-up, whiteouts, opaque directories).
+ */
+export interface UnionWriter {
+  readonly view: UnionView;
+  writeFile(path: string, data: Uint8Array | string, options?: { mode?: number }): Promise<void>;
+  readFile(path: string): Promise<Uint8Array>;
+  mkdir(path: string, mode?: number): Promise<void>;
+  /** Remove a file, link or whole directory. */
+  remove(path: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  symlink(target: string, path: string): Promise<void>;
+  link(existing: string, path: string): Promise<void>;
+  chmod(path: string, mode: number): Promise<void>;
+  chown(path: string, uid: number, gid: number): Promise<void>;
+  /** Times in seconds. */
+  utimes(path: string, atime: number, mtime: number): Promise<void>;
+  /** Whether `path` is a directory in the container. */
+  isDir(path: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+const secondsToNs = (s: number): bigint => BigInt(Math.round(s * 1e6)) * 1000n;
+
+/** Open a writer on a union container (opens its view: close it). */
+export async function openUnionWriter(store: SnapshotStore, ports: Pick<ContainerPorts, 'layoutFs' | 'treeFs'>, name: string): Promise<UnionWriter> {
+  const o = await openUnionContainer(store, ports, name);
+  const v = o.view;
+  const abs = (p: string) => `/${p.replace(/^\/+/, '')}`;
+  /** Errors as the snapshot writer reports them: "container NAME: op path: cause" (ERR_IO for system errors). */
+  const wrap = <A extends unknown[], R>(op: string, fn: (...a: A) => Promise<R>) => async (...a: A): Promise<R> => {
+    try {
+      return await fn(...a);
+    } catch (e) {
+      throw wrapError(e, `container ${name}: ${op} ${a.filter((x) => typeof x === 'string').slice(0, 2).join(' ')}`);
+    }
+  };
+  const w: UnionWriter = {
+    view: v,
+    async writeFile(path, data, options = {}) {
+      const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+      const exists = await v.lstat(abs(path)).then(() => true, () => false);
+      if (!exists && options.mode !== undefined) {
+        const h: WriteHandleLike = await v.createFile(abs(path), options.mode);
+        await h.write(bytes);
+        await h.close();
+        return;
+      }
+      await v.writeFile(abs(path), bytes);
+      if (options.mode !== undefined) await v.chmod(abs(path), options.mode);
+    },
+    async readFile(path) {
+      const st = await v.lstat(abs(path));
+      const h: FileHandleLike = await v.open(abs(path));
+      try {
+        const buf = new Uint8Array(st.size);
+        let got = 0;
+        while (got < buf.length) {
+          const n = await h.read(buf, got, buf.length - got, got);
+          if (n === 0) break;
+          got += n;
+        }
+        return buf.subarray(0, got);
+      } finally {
+        await h.close();
+      }
+    },
+    mkdir: (path, mode) => v.mkdir(abs(path), mode === undefined ? {} : { mode }),
+    remove: (path) => v.rm(abs(path), { recursive: true }),
+    rename: (from, to) => v.rename(abs(from), abs(to)),
+    symlink: (target, path) => v.symlink(target, abs(path)),
+    link: (existing, path) => v.link(abs(existing), abs(path)),
+    chmod: (path, mode) => v.chmod(abs(path), mode),
+    chown: (path, uid, gid) => v.lchown(abs(path), uid, gid),
+    utimes: (path, _atime, mtime) => v.lutimes(abs(path), secondsToNs(mtime)),
+    isDir: (path) => v.lstat(abs(path)).then((s) => s.isDirectory(), () => false),
+    close: () => o.close(),
+  };
+  for (const op of ['writeFile', 'readFile', 'mkdir', 'remove', 'rename', 'symlink', 'link', 'chmod', 'chown', 'utimes'] as const) {
+    (w as unknown as Record<string, unknown>)[op] = wrap(op, (w[op] as (...a: unknown[]) => Promise<unknown>).bind(w));
+  }
+  return w;
+}
+
+/** Union containers' cache entries (diffIDs) in use. */
+export async function unionLayersInUse(store: SnapshotStore): Promise<Set<string>> {
+  const used = new Set<string>();
+  for (const r of await listContainers(store)) if (r.kind === 'union') for (const d of r.layers) used.add(d);
+  return used;
+}
+
+/**
+ * Remove the cache entries (decompressed tars and indexes) no union container uses, and temp
+ * files of fills older than an hour, under the store lock. Returns the paths removed.
+ */
+export async function pruneUnionCache(store: SnapshotStore): Promise<string[]> {
+  return store.withLock('prune union cache', async () => {
+    const used = new Set([...(await unionLayersInUse(store))].map((d) => d.slice('sha256:'.length)));
+    const dir = unionCacheDir(store);
+    const removed: string[] = [];
+    for (const n of await store.port.readdir(dir)) {
+      const m = /^([0-9a-f]{64})\.(tar|idx)$/.exec(n);
+      const path = `${dir}/${n}`;
+      if (m ? used.has(m[1]!) : !(n.startsWith('.tmp-') && ((await store.port.ageMs(path)) ?? 0) > 3_600_000)) continue;
+      await store.port.remove(path);
+      removed.push(path);
+    }
+    return removed;
+  });
+}
