@@ -482,6 +482,17 @@ class Applier {
   async #whiteout(target: string): Promise<void> {
     const host = await this.#paths.name(target, false);
     if (host === null) return;
+    // Most whiteouts name a file: unlink it straight away; only a directory (EISDIR; EPERM where
+    // unlink(2) says so for directories) is looked at and removed as a tree.
+    try {
+      await this.#fs.unlink(host);
+      this.#paths.removedFile(host);
+      return;
+    } catch (err) {
+      const c = codeOf(err);
+      if (c === 'ENOENT') return;
+      if (c !== 'EISDIR' && c !== 'EPERM') throw err;
+    }
     let st;
     try {
       st = await this.#fs.lstat(host);

@@ -52,6 +52,8 @@ export class RootResolver {
   readonly #root: string;
   readonly #maxHops: number;
   #cache = new Map<string, string>();
+  /** Host paths of the symlinks the cached resolutions followed. */
+  #viaLinks = new Set<string>();
 
   constructor(fs: MutableFsLike, root: string, maxHops: number) {
     this.#fs = fs;
@@ -66,6 +68,15 @@ export class RootResolver {
   /** Forget resolved directories (after anything was removed from the target). */
   invalidate(): void {
     this.#cache.clear();
+    this.#viaLinks.clear();
+  }
+
+  /**
+   * A non-directory `host` was removed: cached resolutions depend on it only if one passed
+   * through it (a symlink followed on the way), and then they are forgotten.
+   */
+  removedFile(host: string): void {
+    if (this.#viaLinks.has(host)) this.invalidate();
   }
 
   /**
@@ -119,6 +130,7 @@ export class RootResolver {
           throw new LayerkitError('ERR_UNSAFE_PATH', `"${dir}": more than ${this.#maxHops} symlinks while resolving it inside the target`, { name: dir, limit: 'maxSymlinkHops' });
         }
         const target = await this.#fs.readlink(host);
+        this.#viaLinks.add(host);
         stack.pop();
         if (target.startsWith('/')) stack.length = 0; // re-rooted at the target
         queue.splice(i + 1, 0, ...target.split('/'));

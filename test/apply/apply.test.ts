@@ -40,6 +40,14 @@ for (const kind of ['node', 'memory'] as const) {
       expect(l).toEqual(['d dir 755', 'd/-x file 644 new', 'd/sub dir 755', 'd/sub/new file 644 n']);
     });
 
+    test('a whiteout of a symlinked directory followed earlier in the layer: later names resolve afresh', async () => {
+      const l = await apply(
+        await layer(D('real'), S('a', 'real')),
+        await layer(F('a/f', 'through the link'), W('.wh.a'), D('a'), F('a/g', 'in the new directory')),
+      );
+      expect(l).toEqual(['a dir 755', 'a/g file 644 in the new directory', 'real dir 755', 'real/f file 644 through the link']);
+    });
+
     test('root-level opaque', async () => {
       const l = await apply(await layer(F('a', 'a'), D('b')), await layer(F('c', 'c'), W('.wh..wh..opq')));
       expect(l).toEqual(['c file 644 c']);
