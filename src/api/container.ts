@@ -20,7 +20,6 @@ import { LayerkitError, wrapError } from '../errors.ts';
 import type { MutableFsLike } from '../fs/types.ts';
 import type { StoreFsLike } from '../fs/store-types.ts';
 import { applyLayers, type ApplyWarning } from '../oci/apply.ts';
-import type { HistoryEntry } from '../oci/image-config.ts';
 import { checkTag } from '../oci/layout/index-file.ts';
 import type { Descriptor } from '../oci/layout/descriptor.ts';
 import { OciLayout, type ResolvedImage } from '../oci/layout/layout.ts';
@@ -33,6 +32,7 @@ import type { SnapshotStore } from '../snapshot/store.ts';
 import type { Mount } from '../snapshot/types.ts';
 import { changes, type ChangesResult } from './changes.ts';
 import { diff, type DiffResult } from './diff.ts';
+import { commitLayerToLayout } from './commit-layer.ts';
 import type { TreeChange } from '../tree/changes.ts';
 
 export type { ContainerRecord };
@@ -183,23 +183,9 @@ export async function commitContainer(store: SnapshotStore, ports: ContainerPort
   if (top !== record.image.chainID) {
     throw new LayerkitError('ERR_IMAGE_CORRUPT', `container ${name}: its image ${record.image.manifest.digest} has top chain ID ${top}, the container records ${record.image.chainID}`, { name });
   }
-  const w = await layout.blobs.writer();
-  let r: DiffResult;
-  try {
-    r = await diff(store.port.fs, parent, tree, (c) => w.write(c), { compression: options.compression ?? 'gzip', sourceDateEpoch: options.sourceDateEpoch });
-  } catch (e) {
-    await w.abort();
-    throw wrapError(e, `container commit ${name}`);
-  }
-  const stored = await w.commit(r.digest);
-  if (stored.size !== r.size) throw new LayerkitError('ERR_DIGEST_MISMATCH', `layer ${r.digest}: stored ${stored.size} bytes, wrote ${r.size}`, { digest: r.digest });
-  const created = options.created ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const history: HistoryEntry = { created, created_by: options.createdBy ?? `layerkit container commit ${name}` };
-  if (options.author !== undefined) history.author = options.author;
-  if (options.message !== undefined) history.comment = options.message;
-  const layer = { mediaType: r.mediaType, digest: r.digest, size: r.size, diffID: r.diffID };
-  const manifest = await layout.addLayer(tag, layer, { baseImage: base, history, created });
-  return { manifest, layer, changes: r.changes };
+  const { manifest, layer, result } = await commitLayerToLayout(layout, base, tag, name, options, (sink) =>
+    diff(store.port.fs, parent, tree, sink, { compression: options.compression ?? 'gzip', sourceDateEpoch: options.sourceDateEpoch }));
+  return { manifest, layer, changes: result.changes };
 }
 
 /** Remove the container: its record and its active snapshot or union upper (the image's snapshots and the layer cache stay). */

@@ -16,7 +16,6 @@
  */
 import { LayerkitError, wrapError } from '../errors.ts';
 import type { FileHandleLike, WriteHandleLike } from '../fs/types.ts';
-import type { HistoryEntry } from '../oci/image-config.ts';
 import { checkTag } from '../oci/layout/index-file.ts';
 import type { Descriptor } from '../oci/layout/descriptor.ts';
 import { OciLayout, type ResolvedImage } from '../oci/layout/layout.ts';
@@ -30,6 +29,7 @@ import { openCachedLayer, type CachedLayer } from '../union/layer-cache.ts';
 import { LowerTree } from '../union/lower.ts';
 import { UnionView } from '../union/view.ts';
 import type { CommitContainerOptions, CommittedContainer, ContainerPorts, CreateContainerOptions } from './container.ts';
+import { commitLayerToLayout } from './commit-layer.ts';
 
 export function unionCacheDir(store: SnapshotStore): string {
   return `${store.root}/${UNION_CACHE_DIR}`;
@@ -118,23 +118,9 @@ export async function commitUnionContainer(store: SnapshotStore, ports: Pick<Con
   return withView(store, ports, name, async (o) => {
     const layout = layoutDir === o.record.image.layout ? o.layout : await OciLayout.open(ports.layoutFs, layoutDir);
     const base = layout === o.layout ? o.image : await layout.resolveManifest(o.record.image.manifest as Descriptor, o.record.image.tag);
-    const w = await layout.blobs.writer();
-    let r: Awaited<ReturnType<typeof commitView>>;
-    try {
-      r = await commitView(o.view, (c) => w.write(c), { compression: options.compression ?? 'gzip', sourceDateEpoch: options.sourceDateEpoch });
-    } catch (e) {
-      await w.abort();
-      throw wrapError(e, `container commit ${name}`);
-    }
-    const stored = await w.commit(r.digest);
-    if (stored.size !== r.size) throw new LayerkitError('ERR_DIGEST_MISMATCH', `layer ${r.digest}: stored ${stored.size} bytes, wrote ${r.size}`, { digest: r.digest });
-    const created = options.created ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const history: HistoryEntry = { created, created_by: options.createdBy ?? `layerkit container commit ${name}` };
-    if (options.author !== undefined) history.author = options.author;
-    if (options.message !== undefined) history.comment = options.message;
-    const layer = { mediaType: r.mediaType, digest: r.digest, size: r.size, diffID: r.diffID };
-    const manifest = await layout.addLayer(tag, layer, { baseImage: base, history, created });
-    return { manifest, layer, changes: r.counts };
+    const { manifest, layer, result } = await commitLayerToLayout(layout, base, tag, name, options, (sink) =>
+      commitView(o.view, sink, { compression: options.compression ?? 'gzip', sourceDateEpoch: options.sourceDateEpoch }));
+    return { manifest, layer, changes: result.counts };
   });
 }
 
