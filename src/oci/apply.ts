@@ -284,7 +284,8 @@ class Applier {
    * A directory entry over an existing directory sets its attributes: xattrs the entry does not
    * list go (as umoci; containerd and moby keep them). Otherwise a layer could never take an
    * xattr off a directory, and apply(diff(OLD, NEW)) onto OLD would not give NEW. Not removed:
-   * security.selinux (the host's labelling), the names the entry sets, user.rootlesscontainers
+   * security.selinux (the host's labelling), system.* (POSIX ACLs a directory may inherit from
+   * the target's defaults), the names the entry sets, user.rootlesscontainers
    * when this apply recorded the entry's (non-root) owner in it. One listing for all of the layer's directories.
    */
   async #dropStaleXattrs(): Promise<void> {
@@ -299,7 +300,7 @@ class Applier {
     for (const [host, rel, keep, owned] of hosts) {
       const have = now.get(host);
       if (!have) continue;
-      const stale = Object.keys(have).filter((k) => !keep.has(k) && xattrAllowed(k) && k !== 'security.selinux' && !(this.rootless && owned && k === ROOTLESS_XATTR));
+      const stale = Object.keys(have).filter((k) => !keep.has(k) && xattrAllowed(k) && k !== 'security.selinux' && !k.startsWith('system.') && !(this.rootless && owned && k === ROOTLESS_XATTR));
       for (const k of stale) {
         try {
           await this.#fs.removeXattrs(host, [k]);

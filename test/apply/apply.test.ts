@@ -179,6 +179,15 @@ describe('a directory re-listed by a later layer: its xattrs are the entry\'s (a
       }
     });
   }
+  test('security.selinux and system.* (ACLs) set on the target are not removed', async () => {
+    const fs = new MemoryFs();
+    await fs.mkdir('/t');
+    await applyLayers([{ blob: [await layer(D('d', { xattrs: { 'user.a': enc('1') } }))] }], '/t', { fs });
+    await fs.setXattr('/t/d', 'system.posix_acl_default', enc('acl'));
+    await fs.setXattr('/t/d', 'security.selinux', enc('label'));
+    await applyLayers([{ blob: [await layer(D('d'))] }], '/t', { fs });
+    expect(await fs.xattrs('/t/d')).toEqual({ 'system.posix_acl_default': enc('acl'), 'security.selinux': enc('label') });
+  });
   test('rootless: a directory re-listed as root-owned loses the owner recorded by a lower layer', async () => {
     const fs = new MemoryFs({ privileged: false, uid: 1000, gid: 1000 });
     await fs.mkdir('/t');
