@@ -88,47 +88,23 @@ export class BlobStore {
    * blob never reaches a clean end of stream: it ends in ERR_DIGEST_MISMATCH.
    */
   async *read(ref: BlobRef): AsyncGenerator<Uint8Array> {
-    const st = await this.#stat(ref.digest);
-    if (ref.size !== undefined && st.size !== ref.size) {
-      throw new LayerkitError('ERR_DIGEST_MISMATCH', `blob ${ref.digest}: ${st.size} bytes on disk, the descriptor says ${ref.size}`, { digest: ref.digest, size: st.size, expectedSize: ref.size });
-    }
-    const path = this.path(ref.digest);
     const h = this.#sha256();
-    let fh;
-    try {
-      fh = await this.fs.open(path);
-    } catch (e) {
-      throw wrapError(e, `read blob ${ref.digest}`);
-    }
-    try {
-      let pos = 0;
-      let held: Uint8Array | undefined;
-      for (;;) {
-        const buf = new Uint8Array(READ_SIZE);
-        let n: number;
-        try {
-          n = await fh.read(buf, 0, buf.length, pos);
-        } catch (e) {
-          throw wrapError(e, `read blob ${ref.digest}`);
-        }
-        if (n === 0) break;
-        const chunk = buf.subarray(0, n);
-        h.update(chunk);
-        pos += n;
-        if (held) yield held;
-        held = chunk;
-      }
-      const got = `sha256:${hex(h.digest())}`;
-      if (got !== ref.digest) {
-        throw new LayerkitError('ERR_DIGEST_MISMATCH', `blob ${ref.digest}: its bytes hash to ${got} (${path} is damaged or was replaced)`, { digest: ref.digest, actual: got, path });
-      }
-      if (ref.size !== undefined && pos !== ref.size) {
-        throw new LayerkitError('ERR_DIGEST_MISMATCH', `blob ${ref.digest}: read ${pos} bytes, the descriptor says ${ref.size}`, { digest: ref.digest, size: pos, expectedSize: ref.size });
-      }
+    let held: Uint8Array | undefined;
+    let pos = 0;
+    for await (const chunk of this.#chunks(ref)) {
+      h.update(chunk);
+      pos += chunk.length;
       if (held) yield held;
-    } finally {
-      await fh.close();
+      held = chunk;
     }
+    const got = `sha256:${hex(h.digest())}`;
+    if (got !== ref.digest) {
+      throw new LayerkitError('ERR_DIGEST_MISMATCH', `blob ${ref.digest}: its bytes hash to ${got} (${this.path(ref.digest)} is damaged or was replaced)`, { digest: ref.digest, actual: got, path: this.path(ref.digest) });
+    }
+    if (ref.size !== undefined && pos !== ref.size) {
+      throw new LayerkitError('ERR_DIGEST_MISMATCH', `blob ${ref.digest}: read ${pos} bytes, the descriptor says ${ref.size}`, { digest: ref.digest, size: pos, expectedSize: ref.size });
+    }
+    if (held) yield held;
   }
 
   /**
@@ -137,14 +113,25 @@ export class BlobStore {
    * flattenLayers given the digest), so a large layer is not hashed twice.
    */
   async *readUnverified(ref: BlobRef & { size: number }): AsyncGenerator<Uint8Array> {
+    let pos = 0;
+    for await (const chunk of this.#chunks(ref)) {
+      pos += chunk.length;
+      yield chunk;
+    }
+    if (pos !== ref.size) {
+      throw new LayerkitError('ERR_DIGEST_MISMATCH', `blob ${ref.digest}: read ${pos} bytes, the descriptor says ${ref.size}`, { digest: ref.digest, size: pos, expectedSize: ref.size });
+    }
+  }
+
+  /** The stored bytes in READ_SIZE chunks, after checking the size on disk against `ref.size` (when given). */
+  async *#chunks(ref: BlobRef): AsyncGenerator<Uint8Array> {
     const st = await this.#stat(ref.digest);
-    if (st.size !== ref.size) {
+    if (ref.size !== undefined && st.size !== ref.size) {
       throw new LayerkitError('ERR_DIGEST_MISMATCH', `blob ${ref.digest}: ${st.size} bytes on disk, the descriptor says ${ref.size}`, { digest: ref.digest, size: st.size, expectedSize: ref.size });
     }
-    const path = this.path(ref.digest);
     let fh;
     try {
-      fh = await this.fs.open(path);
+      fh = await this.fs.open(this.path(ref.digest));
     } catch (e) {
       throw wrapError(e, `read blob ${ref.digest}`);
     }
@@ -158,12 +145,9 @@ export class BlobStore {
         } catch (e) {
           throw wrapError(e, `read blob ${ref.digest}`);
         }
-        if (n === 0) break;
+        if (n === 0) return;
         pos += n;
         yield buf.subarray(0, n);
-      }
-      if (pos !== ref.size) {
-        throw new LayerkitError('ERR_DIGEST_MISMATCH', `blob ${ref.digest}: read ${pos} bytes, the descriptor says ${ref.size}`, { digest: ref.digest, size: pos, expectedSize: ref.size });
       }
     } finally {
       await fh.close();
