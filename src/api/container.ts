@@ -24,9 +24,9 @@ import { checkTag } from '../oci/layout/index-file.ts';
 import type { Descriptor } from '../oci/layout/descriptor.ts';
 import { OciLayout, type ResolvedImage } from '../oci/layout/layout.ts';
 import type { Compression } from '../oci/media-types.ts';
-import { CHAIN_LABEL, assertContainerName, type ContainerRecord, type FarmContainerRecord } from '../snapshot/container-record.ts';
+import { CHAIN_LABEL, type ContainerRecord, type FarmContainerRecord } from '../snapshot/container-record.ts';
 import { commitUnionContainer, unionContainerChanges } from './union-container.ts';
-import { createContainerRecord, getContainer, listContainers, readContainer, removeContainerRecord } from '../snapshot/containers.ts';
+import { createContainerRecord, getContainer, listContainers, newContainerName, removeContainerRecord } from '../snapshot/containers.ts';
 import { newId } from '../snapshot/keys.ts';
 import type { SnapshotStore } from '../snapshot/store.ts';
 import type { Mount } from '../snapshot/types.ts';
@@ -101,11 +101,7 @@ export interface CreatedContainer {
 
 /** A container from LAYOUT:TAG (`layoutDir` is recorded as given: pass an absolute path). */
 export async function createContainer(store: SnapshotStore, ports: ContainerPorts, layoutDir: string, tag: string, options: CreateContainerOptions = {}): Promise<CreatedContainer> {
-  const name = options.name ?? `c-${newId().slice(0, 12)}`;
-  assertContainerName(name);
-  if (await readContainer(store, name)) {
-    throw new LayerkitError('ERR_CONTAINER_EXISTS', `container ${JSON.stringify(name)} exists already in ${store.root}`, { name });
-  }
+  const name = await newContainerName(store, options.name);
   const layout = await OciLayout.open(ports.layoutFs, layoutDir);
   const image = await layout.resolve(tag, options.platform);
   const chainID = await unpackImageSnapshots(store, image, ports);

@@ -19,9 +19,8 @@ import type { FileHandleLike, WriteHandleLike } from '../fs/types.ts';
 import { checkTag } from '../oci/layout/index-file.ts';
 import type { Descriptor } from '../oci/layout/descriptor.ts';
 import { OciLayout, type ResolvedImage } from '../oci/layout/layout.ts';
-import { UNION_CACHE_DIR, assertContainerName, type UnionContainerRecord } from '../snapshot/container-record.ts';
-import { createUnionContainerRecord, getContainer, listContainers, readContainer } from '../snapshot/containers.ts';
-import { newId } from '../snapshot/keys.ts';
+import { UNION_CACHE_DIR, type UnionContainerRecord } from '../snapshot/container-record.ts';
+import { createUnionContainerRecord, getContainer, listContainers, newContainerName } from '../snapshot/containers.ts';
 import type { SnapshotStore } from '../snapshot/store.ts';
 import type { TreeChange } from '../tree/changes.ts';
 import { commitView, viewChanges } from '../union/commit.ts';
@@ -38,11 +37,7 @@ export function unionCacheDir(store: SnapshotStore): string {
 /** A union container from LAYOUT:TAG (`layoutDir` is recorded as given: pass an absolute path). No layer is read. */
 export async function createUnionContainer(store: SnapshotStore, ports: Pick<ContainerPorts, 'layoutFs'>, layoutDir: string, tag: string,
   options: CreateContainerOptions = {}): Promise<UnionContainerRecord> {
-  const name = options.name ?? `c-${newId().slice(0, 12)}`;
-  assertContainerName(name);
-  if (await readContainer(store, name)) {
-    throw new LayerkitError('ERR_CONTAINER_EXISTS', `container ${JSON.stringify(name)} exists already in ${store.root}`, { name });
-  }
+  const name = await newContainerName(store, options.name);
   const layout = await OciLayout.open(ports.layoutFs, layoutDir);
   const image = await layout.resolve(tag, options.platform);
   const d = image.descriptor;

@@ -19,6 +19,20 @@ export async function readContainer(store: SnapshotStore, name: string): Promise
   return bytes ? parseContainer(bytes, file, name) : undefined;
 }
 
+/**
+ * The name a new container gets (`name`, or "c-" and 12 random hex digits), checked against the
+ * grammar and against the records already there (ERR_CONTAINER_EXISTS). Creating the record
+ * under the lock checks again: this only fails early, before any layer is read.
+ */
+export async function newContainerName(store: SnapshotStore, name?: string): Promise<string> {
+  const n = name ?? `c-${newId().slice(0, 12)}`;
+  assertContainerName(n);
+  if (await readContainer(store, n)) {
+    throw new LayerkitError('ERR_CONTAINER_EXISTS', `container ${JSON.stringify(n)} exists already in ${store.root}`, { name: n });
+  }
+  return n;
+}
+
 export async function getContainer(store: SnapshotStore, name: string): Promise<ContainerRecord> {
   const r = await readContainer(store, name);
   if (!r) throw new LayerkitError('ERR_CONTAINER_NOT_FOUND', `no container ${JSON.stringify(name)} in ${store.root}`, { name, store: store.root });
