@@ -2,34 +2,14 @@
 // shared image snapshots, isolation, diff, commit checked by real umoci and oci-image-tool,
 // rm, bad input with stable codes, and `store check` clean after every operation.
 // Needs root (owners in the trees; umoci unpack without --rootless), umoci, oci-image-tool.
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, beforeAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { tempDir } from '../fixtures/tools.ts';
+import { cliHarness } from './harness.ts';
 import { makeTree, scan, compareTrees, dir, file, symlink, hardlink, T2, type TreeSpec } from '../fixtures/trees.ts';
 
-const d = tempDir('layerkit-container-');
-afterAll(() => d.dispose());
-const work = d.path;
-const store = join(work, 'store');
-const layout = join(work, 'layout');
-const bin = new URL('../../bin/layerkit.js', import.meta.url).pathname;
-const cli = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, LAYERKIT_STORE: store } });
-function ok(r: ReturnType<typeof cli>): string {
-  expect(r.status, `${r.stderr}`).toBe(0);
-  return r.stdout;
-}
-function fails(r: ReturnType<typeof cli>, status: number, code: string): void {
-  expect(r.status, r.stderr).toBe(status);
-  expect(r.stderr).toContain(`layerkit: ${code}:`);
-}
-/** `store check` is clean: consistent, and no leftovers either. */
-function checkClean(): void {
-  const r = JSON.parse(ok(cli('store', 'check', '--json')));
-  expect(r.errors).toEqual([]);
-  expect(r.leftovers).toEqual([]);
-}
+const { work, store, layout, cli, ok, fails, checkClean } = cliHarness('layerkit-container-');
 function tool(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   expect(r.status, `${cmd} ${args.join(' ')}: ${r.stderr}`).toBe(0);

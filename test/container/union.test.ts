@@ -4,33 +4,13 @@
 // containers are independent; path refuses with ERR_UNSUPPORTED; rm removes the upper; the layer
 // cache is shared and its index reused; `store check` is clean after every step; gc drops unused
 // cache entries. Needs root (owners in the trees).
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { describe, it, expect, beforeAll } from 'vitest';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { tempDir } from '../fixtures/tools.ts';
+import { cliHarness } from './harness.ts';
 import { makeTree, scan, compareTrees, dir, file, symlink, hardlink, type TreeSpec } from '../fixtures/trees.ts';
 
-const d = tempDir('layerkit-union-ct-');
-afterAll(() => d.dispose());
-const work = d.path;
-const store = join(work, 'store');
-const layout = join(work, 'layout');
-const bin = new URL('../../bin/layerkit.js', import.meta.url).pathname;
-const cli = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, LAYERKIT_STORE: store } });
-function ok(r: ReturnType<typeof cli>): string {
-  expect(r.status, `${r.stderr}`).toBe(0);
-  return r.stdout;
-}
-function fails(r: ReturnType<typeof cli>, status: number, code: string): void {
-  expect(r.status, r.stderr).toBe(status);
-  expect(r.stderr).toContain(`layerkit: ${code}:`);
-}
-function checkClean(): void {
-  const r = JSON.parse(ok(cli('store', 'check', '--json')));
-  expect(r.errors).toEqual([]);
-  expect(r.leftovers).toEqual([]);
-}
+const { work, store, layout, cli, ok, fails, checkClean } = cliHarness('layerkit-union-ct-');
 
 const BASE: TreeSpec = {
   '.': dir(),
