@@ -1,10 +1,10 @@
 /**
- * The end of every container commit: a layer streamed into the layout's blob store (temp name,
- * verified, renamed), then config, manifest and index.json (layout.addLayer: atomic per file,
+ * The end of every container commit: a layer streamed into the layout's blob store
+ * (OciLayout.blobs.store: temp name, verified, renamed), then config, manifest and index.json (layout.addLayer: atomic per file,
  * index.json last) with a history entry. Farm and union containers differ only in how the layer
  * is produced.
  */
-import { LayerkitError, wrapError } from '../errors.ts';
+import { wrapError } from '../errors.ts';
 import type { HistoryEntry } from '../oci/image-config.ts';
 import type { Descriptor } from '../oci/layout/descriptor.ts';
 import type { OciLayout, ResolvedImage } from '../oci/layout/layout.ts';
@@ -25,18 +25,14 @@ export interface LayerCommitOptions {
 
 export async function commitLayerToLayout<R extends ProducedLayer>(
   layout: OciLayout, base: ResolvedImage, tag: string, name: string, options: LayerCommitOptions,
-  produce: (sink: (chunk: Uint8Array) => Promise<void> | void) => Promise<R>,
+  produce: (sink: (chunk: Uint8Array) => Promise<void>) => Promise<R>,
 ): Promise<{ manifest: Descriptor; layer: ProducedLayer; result: R }> {
-  const w = await layout.blobs.writer();
   let r: R;
   try {
-    r = await produce((c) => w.write(c));
+    r = await layout.blobs.store(produce);
   } catch (e) {
-    await w.abort();
     throw wrapError(e, `container commit ${name}`);
   }
-  const stored = await w.commit(r.digest);
-  if (stored.size !== r.size) throw new LayerkitError('ERR_DIGEST_MISMATCH', `layer ${r.digest}: stored ${stored.size} bytes, wrote ${r.size}`, { digest: r.digest });
   const created = options.created ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   const history: HistoryEntry = { created, created_by: options.createdBy ?? `layerkit container commit ${name}` };
   if (options.author !== undefined) history.author = options.author;

@@ -8,7 +8,6 @@
  */
 import type { FsLike } from '../fs/types.ts';
 import type { StoreFsLike } from '../fs/store-types.ts';
-import { LayerkitError } from '../errors.ts';
 import { OciLayout, type AddLayerOptions, type NewLayer, type ResolvedImage } from '../oci/layout/layout.ts';
 import type { Descriptor, Platform } from '../oci/layout/descriptor.ts';
 import { dockerArchive, type DockerArchiveOptions } from '../oci/docker-archive.ts';
@@ -46,16 +45,7 @@ export async function addLayerBlob(fs: StoreFsLike, dir: string, tag: string, so
 export async function addLayerFromDiff(fs: StoreFsLike, dir: string, tag: string, treeFs: FsLike, oldSpec: string, newSpec: string,
   options: AddLayerOptions & { diff?: DiffOptions } = {}): Promise<AddedLayer & { diff: DiffResult }> {
   const layout = await OciLayout.open(fs, dir);
-  const w = await layout.blobs.writer();
-  let r: DiffResult;
-  try {
-    r = await diff(treeFs, oldSpec, newSpec, (chunk) => w.write(chunk), options.diff);
-  } catch (e) {
-    await w.abort();
-    throw e;
-  }
-  const stored = await w.commit(r.digest);
-  if (stored.size !== r.size) throw new LayerkitError('ERR_DIGEST_MISMATCH', `layer ${r.digest}: stored ${stored.size} bytes, wrote ${r.size}`, { digest: r.digest });
+  const r = await layout.blobs.store((sink) => diff(treeFs, oldSpec, newSpec, sink, options.diff));
   const layer = { mediaType: r.mediaType, digest: r.digest, size: r.size, diffID: r.diffID };
   const manifest = await layout.addLayer(tag, layer, options);
   return { ...layer, manifest, diff: r };
@@ -119,6 +109,19 @@ export async function exportDockerArchive(fs: StoreFsLike, dir: string, tag: str
   return dockerArchive(layout.blobs, image, options);
 }
 
+/**
+ * The image's layers for applyLayers / flattenLayers: blobs read unverified (size checked), since
+ * both hash what they read against the digest and diffID given here: each blob is hashed once.
+ */
+function layerSources(layout: OciLayout, image: ResolvedImage): (LayerSource & FlattenSource)[] {
+  return image.layers.map((l) => ({
+    name: l.digest,
+    blob: () => layout.blobs.readUnverified({ digest: l.digest, size: l.size }),
+    digest: l.digest,
+    diffID: l.diffID,
+  }));
+}
+
 export interface UnpackResult extends ApplyResult {
   /** The manifest unpacked. */
   manifest: Descriptor;
@@ -134,13 +137,7 @@ export async function unpackImage(fs: StoreFsLike, dir: string, tag: string | un
   options: ApplyOptions & { platform?: Partial<Platform> }): Promise<UnpackResult> {
   const layout = await OciLayout.open(fs, dir);
   const image = await layout.resolve(tag, options.platform);
-  const layers: LayerSource[] = image.layers.map((l) => ({
-    name: l.digest,
-    blob: () => layout.blobs.readUnverified({ digest: l.digest, size: l.size }),
-    digest: l.digest,
-    diffID: l.diffID,
-  }));
-  const result = await applyLayers(layers, target, options);
+  const result = await applyLayers(layerSources(layout, image), target, options);
   return { ...result, manifest: image.descriptor };
 }
 
@@ -169,22 +166,7 @@ export async function flattenImage(fs: StoreFsLike, dir: string, tag: string | u
   checkTag(newTag);
   const layout = await OciLayout.open(fs, dir);
   const image = await layout.resolve(tag, options.platform);
-  const sources: FlattenSource[] = image.layers.map((l) => ({
-    name: l.digest,
-    blob: () => layout.blobs.readUnverified({ digest: l.digest, size: l.size }),
-    digest: l.digest,
-    diffID: l.diffID,
-  }));
-  const w = await layout.blobs.writer();
-  let r;
-  try {
-    r = await flattenLayers(sources, (chunk) => w.write(chunk), { limits: options.limits, compression: options.compression ?? 'gzip', level: options.level });
-  } catch (e) {
-    await w.abort();
-    throw e;
-  }
-  const stored = await w.commit(r.digest);
-  if (stored.size !== r.size) throw new LayerkitError('ERR_DIGEST_MISMATCH', `layer ${r.digest}: stored ${stored.size} bytes, wrote ${r.size}`, { digest: r.digest });
+  const r = await layout.blobs.store((sink) => flattenLayers(layerSources(layout, image), sink, { limits: options.limits, compression: options.compression ?? 'gzip', level: options.level }));
   const history = options.history ?? { created_by: 'layerkit image flatten' };
   const config: ImageConfig = { ...image.config, rootfs: { type: 'layers', diff_ids: [r.diffID] }, history: [history] };
   if (history.created !== undefined) config.created = history.created;

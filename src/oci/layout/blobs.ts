@@ -176,6 +176,25 @@ export class BlobStore {
   }
 
   /** Start writing a blob whose digest is known at the end. */
+  /**
+   * A blob that `produce` streams into a sink and whose digest and size it returns (a layer
+   * writer): written to a temporary name, stored under that digest only if the bytes hash to it
+   * and their count matches (ERR_DIGEST_MISMATCH), dropped if `produce` fails.
+   */
+  async store<R extends { digest: string; size: number }>(produce: (sink: (chunk: Uint8Array) => Promise<void>) => Promise<R>): Promise<R> {
+    const w = await this.writer();
+    let r: R;
+    try {
+      r = await produce((chunk) => w.write(chunk));
+    } catch (e) {
+      await w.abort();
+      throw e;
+    }
+    const stored = await w.commit(r.digest);
+    if (stored.size !== r.size) throw new LayerkitError('ERR_DIGEST_MISMATCH', `blob ${r.digest}: stored ${stored.size} bytes, wrote ${r.size}`, { digest: r.digest });
+    return r;
+  }
+
   async writer(): Promise<BlobWriter> {
     const dir = `${this.root}/${TEMP_DIR}`;
     const tmp = `${dir}/${tempName()}`;
