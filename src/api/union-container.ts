@@ -22,6 +22,7 @@ import { OciLayout, type ResolvedImage } from '../oci/layout/layout.ts';
 import { UNION_CACHE_DIR, type UnionContainerRecord } from '../snapshot/container-record.ts';
 import { createUnionContainerRecord, getContainer, listContainers, newContainerName } from '../snapshot/containers.ts';
 import type { SnapshotStore } from '../snapshot/store.ts';
+import type { TreeWriter } from '../snapshot/tree-writer.ts';
 import type { TreeChange } from '../tree/changes.ts';
 import { commitView, viewChanges } from '../union/commit.ts';
 import { openCachedLayer, type CachedLayer } from '../union/layer-cache.ts';
@@ -123,20 +124,8 @@ export async function commitUnionContainer(store: SnapshotStore, ports: Pick<Con
  * Writes into a union container, with the snapshot writer's shape (paths relative to the
  * container's root): each call goes through the view (copy-up, whiteouts, opaque directories).
  */
-export interface UnionWriter {
+export interface UnionWriter extends TreeWriter {
   readonly view: UnionView;
-  writeFile(path: string, data: Uint8Array | string, options?: { mode?: number }): Promise<void>;
-  readFile(path: string): Promise<Uint8Array>;
-  mkdir(path: string, mode?: number): Promise<void>;
-  /** Remove a file, link or whole directory. */
-  remove(path: string): Promise<void>;
-  rename(from: string, to: string): Promise<void>;
-  symlink(target: string, path: string): Promise<void>;
-  link(existing: string, path: string): Promise<void>;
-  chmod(path: string, mode: number): Promise<void>;
-  chown(path: string, uid: number, gid: number): Promise<void>;
-  /** Times in seconds. */
-  utimes(path: string, atime: number, mtime: number): Promise<void>;
   /** Whether `path` is a directory in the container. */
   isDir(path: string): Promise<boolean>;
   close(): Promise<void>;

@@ -8,7 +8,8 @@ import { resolve } from 'node:path';
 import { nodeFs } from '../fs/node.ts';
 import { nodeStoreFs } from '../fs/node-store.ts';
 import { openStore } from '../platform/store-node.ts';
-import { openWriter, type SnapshotWriter } from '../platform/snapshot-writer.ts';
+import { openWriter } from '../platform/snapshot-writer.ts';
+import type { TreeWriter } from '../snapshot/tree-writer.ts';
 import {
   commitContainer, containerChangeList, containerPath, createContainer, getContainer, listContainers, pruneImageSnapshots,
   removeContainer, type ContainerPorts,
@@ -207,8 +208,8 @@ export async function containerCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** What cp, rm-path, mkdir and mv need of a writer: the snapshot writer's calls, plus isDir. */
-type Writer = Pick<SnapshotWriter, 'writeFile' | 'mkdir' | 'remove' | 'rename' | 'symlink' | 'utimes'> & { isDir(path: string): Promise<boolean> };
+/** What cp, rm-path, mkdir and mv need of a writer: a tree writer, plus isDir. */
+type Writer = TreeWriter & { isDir(path: string): Promise<boolean> };
 
 /** Run `fn` with a writer on the container: the snapshot writer (farm) or the union view's (union). */
 async function withWriter(store: Awaited<ReturnType<typeof openStore>>, ports: ContainerPorts, name: string, fn: (w: Writer) => Promise<void>): Promise<void> {

@@ -20,22 +20,10 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { LayerkitError, wrapError } from '../errors.ts';
 import type { SnapshotStore } from '../snapshot/store.ts';
+import type { TreeWriter } from '../snapshot/tree-writer.ts';
 
-export interface SnapshotWriter {
+export interface SnapshotWriter extends TreeWriter {
   readonly root: string;
-  writeFile(path: string, data: Uint8Array | string, options?: { mode?: number }): Promise<void>;
-  readFile(path: string): Promise<Uint8Array>;
-  mkdir(path: string, mode?: number): Promise<void>;
-  /** Remove a file, link or whole directory. */
-  remove(path: string): Promise<void>;
-  rename(from: string, to: string): Promise<void>;
-  symlink(target: string, path: string): Promise<void>;
-  /** A new name for an existing file inside the snapshot. */
-  link(existing: string, path: string): Promise<void>;
-  chmod(path: string, mode: number): Promise<void>;
-  chown(path: string, uid: number, gid: number): Promise<void>;
-  /** Times in seconds (integers are exact; fractions lose sub-microsecond digits). */
-  utimes(path: string, atime: number, mtime: number): Promise<void>;
 }
 
 /** A writer for the active snapshot `key` (ERR_SNAPSHOT_READONLY for views and committed ones). */
