@@ -36,6 +36,7 @@ import { decompressLayer, type DecompressFn } from './decompress.ts';
 import { cleanName, hostPath, RootResolver } from './safe-path.ts';
 import { parseWhiteout } from './whiteout.ts';
 import { encodeRootlessOwner, ROOTLESS_XATTR } from './rootless.ts';
+import { ApplyXattrs, xattrAllowed, type RelistedDir } from './apply-xattrs.ts';
 import type { Compression } from './media-types.ts';
 
 /** Name of the marker at the target's root while an apply is in progress or after it failed. */
@@ -100,10 +101,6 @@ export interface ApplyResult {
   rootless: boolean;
 }
 
-/** xattrs never applied from a layer: overlayfs internals could redirect or hide lower paths. */
-function xattrAllowed(name: string): boolean {
-  return !name.startsWith('trusted.overlay.') && !name.startsWith('user.overlay.');
-}
 
 const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
 
@@ -195,8 +192,7 @@ class Applier {
   readonly #paths: RootResolver;
   rootless: boolean;
   devicesSkipped = 0;
-  ownershipRecorded = 0;
-  xattrsSkipped = 0;
+  readonly #xattrs: ApplyXattrs;
   // Per layer:
   #written = new Set<string>();
   /** Directories of this layer by name: mode and time are set after the layer (A9; a read-only mode would block writing below it). */
@@ -214,7 +210,16 @@ class Applier {
     this.#limits = limits;
     this.#o = o;
     this.#paths = new RootResolver(fs, root, limits.maxSymlinkHops);
+    this.#xattrs = new ApplyXattrs(fs, (kind, path, message) => this.#warn(kind, path, message));
     this.rootless = o.rootless === true;
+  }
+
+  get ownershipRecorded(): number {
+    return this.#xattrs.ownershipRecorded;
+  }
+
+  get xattrsSkipped(): number {
+    return this.#xattrs.skipped;
   }
 
   async layer(layer: LayerSource, name: string, sha: () => Sha256Like): Promise<AppliedLayer> {
@@ -280,38 +285,15 @@ class Applier {
     return { name, compression, digest, diffID, size, tarSize, entries, whiteouts: this.#whiteouts };
   }
 
-  /**
-   * A directory entry over an existing directory sets its attributes: xattrs the entry does not
-   * list go (as umoci; containerd and moby keep them). Otherwise a layer could never take an
-   * xattr off a directory, and apply(diff(OLD, NEW)) onto OLD would not give NEW. Not removed:
-   * security.selinux (the host's labelling), system.* (POSIX ACLs a directory may inherit from
-   * the target's defaults), the names the entry sets, user.rootlesscontainers
-   * when this apply recorded the entry's (non-root) owner in it. One listing for all of the layer's directories.
-   */
+  /** Re-listed directories still there lose the xattrs their entries no longer list (apply-xattrs.ts). */
   async #dropStaleXattrs(): Promise<void> {
-    if (this.#relisted.length === 0 || this.#o.xattrs === false || !this.#fs.xattrsOfMany || !this.#fs.removeXattrs) return;
-    const hosts: [string, string, Set<string>, boolean][] = [];
+    if (this.#relisted.length === 0 || this.#o.xattrs === false) return;
+    const dirs: RelistedDir[] = [];
     for (const [rel, keep, owned] of this.#relisted) {
       const host = await this.#dirNow(rel);
-      if (host !== null) hosts.push([host, rel, keep, owned]);
+      if (host !== null) dirs.push({ host, rel, keep, ownerRecorded: this.rootless && owned });
     }
-    const now = await this.#fs.xattrsOfMany(hosts.map((h) => h[0]));
-    if (!now) return;
-    for (const [host, rel, keep, owned] of hosts) {
-      const have = now.get(host);
-      if (!have) continue;
-      const stale = Object.keys(have).filter((k) => !keep.has(k) && xattrAllowed(k) && k !== 'security.selinux' && !k.startsWith('system.') && !(this.rootless && owned && k === ROOTLESS_XATTR));
-      for (const k of stale) {
-        try {
-          await this.#fs.removeXattrs(host, [k]);
-        } catch (err) {
-          const c = codeOf(err);
-          if (c !== 'ENOTSUP' && c !== 'EOPNOTSUPP' && c !== 'EPERM' && c !== 'EACCES' && c !== 'ENODATA') throw err;
-          this.xattrsSkipped++;
-          this.#warn('xattr-skipped', rel, `xattr ${k} not removed: ${(err as Error).message}`);
-        }
-      }
-    }
+    await this.#xattrs.dropStale(dirs);
   }
 
   /** Host path of the directory `rel` as the target is now (null: gone, or not a directory). */
@@ -560,7 +542,7 @@ class Applier {
       xattrs[ROOTLESS_XATTR] = encodeRootlessOwner(e.uid, e.gid);
     }
     const names = Object.keys(xattrs);
-    if (names.length > 0) await this.#setXattrs(host, rel, xattrs);
+    if (names.length > 0) await this.#xattrs.set(host, rel, xattrs, this.rootless);
     const t = BigInt(e.mtime) * 1_000_000_000n;
     if (e.type === 'dir') {
       this.#dirTimes.push([rel, e.mode & 0o7777, t]);
@@ -573,36 +555,6 @@ class Applier {
     }
     if (e.type !== 'symlink') await this.#fs.chmod(host, e.mode & 0o7777);
     await this.#fs.lutimes(host, t);
-  }
-
-  async #setXattrs(host: string, rel: string, xattrs: Record<string, Uint8Array>): Promise<void> {
-    const owner = xattrs[ROOTLESS_XATTR] !== undefined && this.rootless;
-    if (!this.#fs.setXattrs) {
-      this.#skipXattrs(rel, Object.keys(xattrs), 'the filesystem adapter cannot set xattrs', owner);
-      return;
-    }
-    // One at a time, so one refused attribute does not lose the others.
-    for (const [k, v] of Object.entries(xattrs)) {
-      try {
-        await this.#fs.setXattrs(host, { [k]: v });
-        if (k === ROOTLESS_XATTR && owner) this.ownershipRecorded++;
-      } catch (err) {
-        const c = codeOf(err);
-        if (c !== 'ENOTSUP' && c !== 'EOPNOTSUPP' && c !== 'EPERM' && c !== 'EACCES') throw err;
-        this.#skipXattrs(rel, [k], (err as Error).message, owner && k === ROOTLESS_XATTR);
-      }
-    }
-  }
-
-  #skipXattrs(rel: string, names: string[], why: string, owner: boolean): void {
-    for (const k of names) {
-      if (owner && k === ROOTLESS_XATTR) {
-        this.#warn('ownership-not-recorded', rel, `ownership could not be applied nor recorded in ${ROOTLESS_XATTR}: ${why}`);
-      } else {
-        this.xattrsSkipped++;
-        this.#warn('xattr-skipped', rel, `xattr ${k} not applied: ${why}`);
-      }
-    }
   }
 
   #warn(kind: ApplyWarningKind, path: string, message: string): void {
