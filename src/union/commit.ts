@@ -85,7 +85,7 @@ export async function viewChanges(view: UnionView): Promise<{ changes: TreeChang
   const byPath = new Map<string, TreeChange>();
   for (const e of newEntries) {
     if (e.path === '') continue;
-    const n = lower.get(e.path);
+    const n = await lower.get(e.path);
     if (!n) {
       byPath.set(e.path, { kind: 'add', path: e.path, new: e });
       continue;
@@ -99,21 +99,19 @@ export async function viewChanges(view: UnionView): Promise<{ changes: TreeChang
   };
   const { whiteouts, opaque } = view.markers();
   for (const w of whiteouts) {
-    const n = lower.get(w);
+    const n = await lower.get(w);
     if (n && !upperAt.has(w)) del(n);
   }
   // Below an opaque directory: lower names the upper does not hold are gone.
-  const clear = (dir: string): void => {
-    const d = lower.get(dir);
-    if (d?.type !== 'dir') return;
-    for (const c of d.children!) {
+  const clear = async (dir: string): Promise<void> => {
+    for (const c of await lower.children(dir)) {
       const p = join(dir, c);
       const u = upperAt.get(p);
-      if (!u) del(lower.get(p)!);
-      else if (u.type === 'dir') clear(p);
+      if (!u) del((await lower.get(p))!);
+      else if (u.type === 'dir') await clear(p);
     }
   };
-  for (const d of opaque) if (upperAt.get(d)?.type === 'dir') clear(d);
+  for (const d of opaque) if (upperAt.get(d)?.type === 'dir') await clear(d);
   // Nothing below a name whose whole old subtree goes (the planner writes no children of those).
   const sorted = [...byPath.values()].sort((a, b) => comparePaths(a.path, b.path));
   const changes: TreeChange[] = [];
@@ -126,15 +124,27 @@ export async function viewChanges(view: UnionView): Promise<{ changes: TreeChang
   return { changes, newEntries };
 }
 
-/** What the planner needs of the lower tree to choose opaque markers. */
-function lowerSummary(view: UnionView): OldTreeSummary {
+/**
+ * What the planner needs of the lower tree to choose opaque markers: whether a directory is one
+ * and how many names it holds. It asks only about the directories that lose names, so only those
+ * are looked up (the summary grows with the change, not the image).
+ */
+async function lowerSummary(view: UnionView, changes: readonly TreeChange[]): Promise<OldTreeSummary> {
   const summary: OldTreeSummary = { dirs: new Set(), children: new Map() };
-  for (const n of view.lower.nodes()) {
-    if (n.type !== 'dir') continue;
-    if (n.path !== '') summary.dirs.add(n.path);
-    summary.children.set(n.path, n.children!.length);
+  const dirs = new Set<string>();
+  for (const c of changes) if (c.kind === 'delete') dirs.add(parentOf(c.path));
+  for (const d of dirs) {
+    const n = await view.lower.get(d);
+    if (n?.type !== 'dir') continue;
+    if (d !== '') summary.dirs.add(d);
+    summary.children.set(d, n.childCount);
   }
   return summary;
+}
+
+function parentOf(path: string): string {
+  const k = path.lastIndexOf('/');
+  return k < 0 ? '' : path.slice(0, k);
 }
 
 /** Write the view's changes as one layer blob to `sink`. */
@@ -146,7 +156,7 @@ export async function commitView(view: UnionView, sink: LayerSink, options: Comm
     ...options,
     changes,
     newEntries,
-    oldSummary: lowerSummary(view),
+    oldSummary: await lowerSummary(view, changes),
     fs: view.upper,
     root: view.upperRoot,
   }, sink);

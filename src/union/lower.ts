@@ -19,11 +19,32 @@ import type { FileType } from '../fs/types.ts';
 import { survivors, type StackRecord } from '../oci/stack.ts';
 import type { IndexedEntry, RangedReader, TarIndex } from './tar-index.ts';
 
+/** A layer's tar, for reading bodies. */
 export interface LowerLayer {
   reader: RangedReader;
-  index: TarIndex;
   /** Shown in messages. */
   name?: string;
+}
+
+/** A layer's tar and its index, to resolve the stack from. */
+export interface IndexedLayer extends LowerLayer {
+  index: TarIndex;
+}
+
+/**
+ * What the union view and commit need of the lower stack: names looked up one at a time (so a
+ * store can keep the resolved tree on disk and read only what is asked: lower-table.ts), the
+ * names of a directory, and file bodies. LowerTree (here, in memory) and LowerTable implement it.
+ */
+export interface LowerStack {
+  readonly layers: readonly LowerLayer[];
+  /** How many names the stack shows (root included). */
+  readonly size: number;
+  get(path: string): Promise<LowerNode | undefined>;
+  /** The names inside directory `dir` (no order); [] when `dir` is not a directory of the stack. */
+  children(dir: string): Promise<string[]>;
+  /** Read a regular file's bytes [position, position+length) into buffer[offset..]. */
+  read(node: LowerNode, buffer: Uint8Array, offset: number, length: number, position: number): Promise<number>;
 }
 
 export interface LowerNode {
@@ -44,8 +65,8 @@ export interface LowerNode {
   /** Synthetic inode number (names of one hardlinked file share it). */
   ino: bigint;
   nlink: number;
-  /** Directories: the names inside (no order). */
-  children?: string[];
+  /** Directories: how many names are inside. */
+  childCount: number;
 }
 
 function parentOf(path: string): string {
@@ -57,11 +78,29 @@ function baseOf(path: string): string {
   return path.slice(path.lastIndexOf('/') + 1);
 }
 
-export class LowerTree {
+/** Read a regular file's body from its layer's tar (LowerStack.read for both implementations). */
+export async function readLowerBody(layers: readonly LowerLayer[], node: LowerNode, buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+  if (node.type !== 'file' || position >= node.size) return 0;
+  const want = Math.min(length, node.size - position);
+  const reader = layers[node.layer]!.reader;
+  let got = 0;
+  while (got < want) {
+    const n = await reader.read(buffer, offset + got, want - got, node.dataOffset + position + got);
+    if (n === 0) {
+      throw new LayerkitError('ERR_LAYER_TRUNCATED', `layer ${layers[node.layer]!.name ?? `#${node.layer + 1}`} ends inside the body of "${node.path}"`, { path: node.path });
+    }
+    got += n;
+  }
+  return got;
+}
+
+/** The lower stack resolved in memory from the layers' indexes. */
+export class LowerTree implements LowerStack {
   readonly layers: readonly LowerLayer[];
   readonly #nodes = new Map<string, LowerNode>();
+  readonly #children = new Map<string, string[]>();
 
-  constructor(layers: readonly LowerLayer[], survive: (records: readonly StackRecord[]) => Uint8Array = survivors) {
+  constructor(layers: readonly IndexedLayer[], survive: (records: readonly StackRecord[]) => Uint8Array = survivors) {
     this.layers = layers;
     const records: StackRecord[] = [];
     const owners: [IndexedEntry, number][] = [];
@@ -110,15 +149,16 @@ export class LowerTree {
         path: e.path, type: src.type, mode: src.mode, uid: src.uid, gid: src.gid, mtimeNs: BigInt(src.mtime) * 1_000_000_000n,
         linkname: src.linkname, devmajor: src.devmajor, devminor: src.devminor, layer: srcLayer, dataOffset: src.dataOffset,
         size: src.type === 'file' ? src.size : src.type === 'symlink' ? new TextEncoder().encode(src.linkname).length : 0,
-        ino: inoOf[r]!, nlink: 1,
+        ino: inoOf[r]!, nlink: 1, childCount: 0,
       };
       if (src.xattrs) node.xattrs = src.xattrs;
-      if (node.type === 'dir') node.children = [];
+      if (node.type === 'dir') this.#children.set(e.path, []);
       this.#nodes.set(e.path, node);
       if (node.type !== 'dir') links.set(node.ino, (links.get(node.ino) ?? 0) + 1);
     }
     if (!this.#nodes.has('')) {
-      this.#nodes.set('', { path: '', type: 'dir', mode: 0o755, uid: 0, gid: 0, mtimeNs: 0n, linkname: '', devmajor: 0, devminor: 0, layer: -1, dataOffset: 0, size: 0, ino: 1n, nlink: 2, children: [] });
+      this.#nodes.set('', { path: '', type: 'dir', mode: 0o755, uid: 0, gid: 0, mtimeNs: 0n, linkname: '', devmajor: 0, devminor: 0, layer: -1, dataOffset: 0, size: 0, ino: 1n, nlink: 2, childCount: 0 });
+      this.#children.set('', []);
     }
     // Parents: implied where missing (A7), refused where a non-directory stands.
     const paths = [...this.#nodes.keys()];
@@ -132,26 +172,33 @@ export class LowerTree {
         let d = this.#nodes.get(dir);
         const created = !d;
         if (!d) {
-          d = { path: dir, type: 'dir', mode: 0o755, uid: 0, gid: 0, mtimeNs: 0n, linkname: '', devmajor: 0, devminor: 0, layer: -1, dataOffset: 0, size: 0, ino: BigInt(records.length + 2 + this.#nodes.size), nlink: 2, children: [] };
+          d = { path: dir, type: 'dir', mode: 0o755, uid: 0, gid: 0, mtimeNs: 0n, linkname: '', devmajor: 0, devminor: 0, layer: -1, dataOffset: 0, size: 0, ino: BigInt(records.length + 2 + this.#nodes.size), nlink: 2, childCount: 0 };
           this.#nodes.set(dir, d);
+          this.#children.set(dir, []);
         } else if (d.type !== 'dir') {
           throw new LayerkitError(d.type === 'symlink' ? 'ERR_UNSUPPORTED' : 'ERR_LAYER_CONFLICT',
             d.type === 'symlink'
               ? `"${p}": its parent "${dir}" is a symlink in the stack; names through symlinked directories are not supported by the union view`
               : `"${p}": "${dir}" in the stack is a ${d.type}, not a directory`, { path: p, at: dir, type: d.type });
         }
-        d.children!.push(baseOf(child));
+        this.#children.get(dir)!.push(baseOf(child));
         if (!created || dir === '') break;
         child = dir;
       }
     }
-    for (const n of this.#nodes.values()) {
-      if (n.type === 'dir') n.nlink = 2 + n.children!.filter((c) => this.#nodes.get(n.path === '' ? c : `${n.path}/${c}`)!.type === 'dir').length;
+    for (const [dir, names] of this.#children) {
+      const n = this.#nodes.get(dir)!;
+      n.childCount = names.length;
+      n.nlink = 2 + names.filter((c) => this.#nodes.get(dir === '' ? c : `${dir}/${c}`)!.type === 'dir').length;
     }
   }
 
-  get(path: string): LowerNode | undefined {
+  async get(path: string): Promise<LowerNode | undefined> {
     return this.#nodes.get(path);
+  }
+
+  async children(dir: string): Promise<string[]> {
+    return [...(this.#children.get(dir) ?? [])];
   }
 
   get size(): number {
@@ -163,19 +210,7 @@ export class LowerTree {
     return this.#nodes.values();
   }
 
-  /** Read a regular file's bytes [position, position+length) into buffer[offset..]. */
-  async read(node: LowerNode, buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
-    if (node.type !== 'file' || position >= node.size) return 0;
-    const want = Math.min(length, node.size - position);
-    const reader = this.layers[node.layer]!.reader;
-    let got = 0;
-    while (got < want) {
-      const n = await reader.read(buffer, offset + got, want - got, node.dataOffset + position + got);
-      if (n === 0) {
-        throw new LayerkitError('ERR_LAYER_TRUNCATED', `layer ${this.layers[node.layer]!.name ?? `#${node.layer + 1}`} ends inside the body of "${node.path}"`, { path: node.path });
-      }
-      got += n;
-    }
-    return got;
+  read(node: LowerNode, buffer: Uint8Array, offset: number, length: number, position: number): Promise<number> {
+    return readLowerBody(this.layers, node, buffer, offset, length, position);
   }
 }

@@ -6,7 +6,8 @@ import type { MutableFsLike } from '../fs/types.ts';
 import type { TarLimits } from '../tar/limits.ts';
 import type { DecompressFn } from '../oci/decompress.ts';
 import { indexTar, uncompressedReader, type RangedReader, type TarCache } from './tar-index.ts';
-import { LowerTree, type LowerLayer } from './lower.ts';
+import { LowerTree, type IndexedLayer, type LowerStack } from './lower.ts';
+import { encodeLowerTable, LowerTable } from './lower-table.ts';
 import { UnionView } from './view.ts';
 import { wrapError } from '../errors.ts';
 
@@ -25,10 +26,17 @@ export interface OpenUnionOptions {
   upperRoot: string;
   limits?: Partial<TarLimits>;
   decompress?: DecompressFn;
+  /**
+   * Keep the resolved lower stack as a table (lower-table.ts) in this cache and look names up
+   * there on demand, instead of holding every name in memory for the view's life.
+   */
+  lowerCache?: TarCache;
+  /** Page size of that table (tests). */
+  lowerPageBytes?: number;
 }
 
 export async function openUnion(o: OpenUnionOptions): Promise<UnionView> {
-  const lowers: LowerLayer[] = [];
+  const lowers: IndexedLayer[] = [];
   for (let i = 0; i < o.layers.length; i++) {
     const l = o.layers[i]!;
     const name = l.name ?? `#${i + 1}`;
@@ -39,5 +47,21 @@ export async function openUnion(o: OpenUnionOptions): Promise<UnionView> {
       throw wrapError(e, `union: index layer ${name}`);
     }
   }
-  return UnionView.open({ lower: new LowerTree(lowers), upper: o.upper, upperRoot: o.upperRoot });
+  let lower: LowerStack = new LowerTree(lowers);
+  if (o.lowerCache) {
+    const tree = lower as LowerTree;
+    const layers = lowers.map((l, i) => ({ diffID: `layer ${i}`, tarSize: l.index.tarSize }));
+    let size = 0;
+    const chunks = async function* (): AsyncGenerator<Uint8Array> {
+      for (const c of encodeLowerTable(tree.nodes(), layers, { pageBytes: o.lowerPageBytes })) {
+        size += c.length;
+        yield c;
+      }
+    };
+    const reader = await o.lowerCache.store(chunks());
+    const table = await LowerTable.open(reader, size, lowers.map(({ reader, name }) => ({ reader, name })), layers);
+    if (!table) throw new Error('union: the lower table just written does not open');
+    lower = table;
+  }
+  return UnionView.open({ lower, upper: o.upper, upperRoot: o.upperRoot });
 }

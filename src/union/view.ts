@@ -34,7 +34,7 @@ import { LayerkitError } from '../errors.ts';
 import { fileStat, type FileHandleLike, type FileStat, type MutableFsLike, type WriteHandleLike } from '../fs/types.ts';
 import { isWhiteout, opaqueFor, parseWhiteout, whiteoutFor } from '../oci/whiteout.ts';
 import { hostPath } from '../oci/safe-path.ts';
-import type { LowerNode, LowerTree } from './lower.ts';
+import type { LowerNode, LowerStack } from './lower.ts';
 
 const MAX_SYMLINK_HOPS = 40;
 const COPY_CHUNK = 1024 * 1024;
@@ -65,7 +65,7 @@ function within(path: string, dir: string): boolean {
 export type Found = { src: 'upper'; stat: FileStat } | { src: 'lower'; node: LowerNode; stat: FileStat };
 
 export interface UnionViewOptions {
-  lower: LowerTree;
+  lower: LowerStack;
   /** Where changes land. */
   upper: MutableFsLike;
   /** The upper directory (must exist). */
@@ -75,7 +75,7 @@ export interface UnionViewOptions {
 }
 
 export class UnionView implements MutableFsLike {
-  readonly lower: LowerTree;
+  readonly lower: LowerStack;
   readonly upper: MutableFsLike;
   readonly upperRoot: string;
   readonly #dev: bigint;
@@ -146,16 +146,16 @@ export class UnionView implements MutableFsLike {
   }
 
   /** The lower node at `rel` if the view shows it (no upper object there). */
-  #lowerAt(rel: string): LowerNode | undefined {
-    const n = this.lower.get(rel);
-    return n && this.lowerShows(rel) ? n : undefined;
+  async #lowerAt(rel: string): Promise<LowerNode | undefined> {
+    if (!this.lowerShows(rel)) return undefined;
+    return this.lower.get(rel);
   }
 
   /** The object at `rel` (parents already resolved to directories of the view), or null. */
   async find(rel: string): Promise<Found | null> {
     const up = await this.#upperStat(rel);
     if (up) return { src: 'upper', stat: up };
-    const n = this.#lowerAt(rel);
+    const n = await this.#lowerAt(rel);
     return n ? { src: 'lower', node: n, stat: this.#lowerStat(n) } : null;
   }
 
@@ -248,7 +248,7 @@ export class UnionView implements MutableFsLike {
   /** Copy the lower object at `rel` into the upper (no-op if the upper has it). */
   async #copyUp(rel: string, withData: boolean): Promise<void> {
     if (rel === '' || (await this.#upperStat(rel))) return;
-    const n = this.#lowerAt(rel);
+    const n = await this.#lowerAt(rel);
     if (!n) throw fsError('ENOENT', 'copyup', rel);
     await this.#copyUpParents(rel);
     const host = this.#up(rel);
@@ -303,7 +303,7 @@ export class UnionView implements MutableFsLike {
   /** Prepare the upper for a new object at `rel` (nothing there): parents, no whiteout left. Returns whether the lower stack has a directory there. */
   async #prepareNew(rel: string): Promise<boolean> {
     await this.#copyUpParents(rel);
-    const lowerDir = this.lower.get(rel)?.type === 'dir' && this.lowerShows(rel, true);
+    const lowerDir = this.lowerShows(rel, true) && (await this.lower.get(rel))?.type === 'dir';
     if (this.#whiteouts.has(rel)) {
       await this.upper.unlink(this.#up(whiteoutFor(rel)));
       this.#whiteouts.delete(rel);
@@ -333,7 +333,7 @@ export class UnionView implements MutableFsLike {
 
   /** Remove the object at `rel`: from the upper, and with a whiteout if the lower stack shows one there. */
   async #remove(rel: string, f: Found): Promise<void> {
-    const lowerThere = this.#lowerAt(rel) !== undefined;
+    const lowerThere = (await this.#lowerAt(rel)) !== undefined;
     if (f.src === 'upper') {
       await this.upper.rm(this.#up(rel), { recursive: true });
       this.#dropMarkers(rel);
@@ -353,9 +353,8 @@ export class UnionView implements MutableFsLike {
       for (const name of await this.upper.readdir(this.#up(rel))) if (!isWhiteout(name)) out.add(name);
     }
     if (!up || up.type === 'dir') {
-      const n = this.lower.get(rel);
-      if (n?.type === 'dir' && this.lowerShows(rel) && !this.#opaque.has(rel)) {
-        for (const c of n.children!) if (!this.#whiteouts.has(join(rel, c))) out.add(c);
+      if (this.lowerShows(rel) && !this.#opaque.has(rel)) {
+        for (const c of await this.lower.children(rel)) if (!this.#whiteouts.has(join(rel, c))) out.add(c);
       }
     }
     return [...out];
@@ -431,7 +430,7 @@ export class UnionView implements MutableFsLike {
       if (tDir && (await this.#names(dst)).length > 0) throw fsError('ENOTEMPTY', 'rename', to);
       if (fe.src === 'upper' && te.src === 'upper' && fe.stat.ino === te.stat.ino && fe.stat.dev === te.stat.dev && !isDir) return; // one file's two names
     }
-    const lowerAtSrc = this.#lowerAt(src) !== undefined;
+    const lowerAtSrc = (await this.#lowerAt(src)) !== undefined;
     if (isDir) await this.#copyUpTree(src);
     else await this.#copyUp(src, true);
     if (te?.src === 'upper') {

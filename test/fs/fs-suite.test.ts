@@ -38,3 +38,8 @@ fsSuite('union view: fixture in three lower tars, node directory upper', async (
   const view = await viewOf(await fixtureLayers(), upper);
   return { fs: view, root: '', dispose: upper.dispose };
 });
+
+fsSuite('union view: fixture in three lower tars read through a lower table, MemoryFs upper', async () => {
+  const view = await viewOf(await fixtureLayers(), memoryUpper(), 'table');
+  return { fs: view, root: '', dispose() {} };
+});

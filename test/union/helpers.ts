@@ -5,7 +5,7 @@ import { packTar, type TarItem } from '../../src/tar/writer.ts';
 import { nodeFs } from '../../src/fs/node.ts';
 import { MemoryFs } from '../../src/fs/memory.ts';
 import type { MutableFsLike } from '../../src/fs/types.ts';
-import { bytesReader } from '../../src/union/tar-index.ts';
+import { bytesReader, memoryTarCache } from '../../src/union/tar-index.ts';
 import { openUnion } from '../../src/union/open.ts';
 import type { UnionView } from '../../src/union/view.ts';
 import { collect, tempDir } from '../fixtures/tools.ts';
@@ -33,8 +33,15 @@ export function nodeUpper(): UpperSite {
   return { fs: nodeFs, root, dispose: t.dispose };
 }
 
-export async function viewOf(layers: Uint8Array[], upper: UpperSite = memoryUpper()): Promise<UnionView> {
-  return openUnion({ layers: layers.map((b, i) => ({ blob: bytesReader(b), name: `L${i}` })), upper: upper.fs, upperRoot: upper.root });
+/** Small pages, so that lookups and directory listings cross page boundaries. */
+export const TEST_PAGE_BYTES = 160;
+
+/** A view over `layers`; `lower: 'table'` resolves the stack into a lower table (lower-table.ts) in memory and reads names from it. */
+export async function viewOf(layers: Uint8Array[], upper: UpperSite = memoryUpper(), lower: 'tree' | 'table' = 'tree'): Promise<UnionView> {
+  return openUnion({
+    layers: layers.map((b, i) => ({ blob: bytesReader(b), name: `L${i}` })), upper: upper.fs, upperRoot: upper.root,
+    ...(lower === 'table' ? { lowerCache: memoryTarCache, lowerPageBytes: TEST_PAGE_BYTES } : {}),
+  });
 }
 
 const S_T = Number(T / 1_000_000_000n);

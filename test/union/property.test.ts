@@ -11,66 +11,16 @@ import { MemoryFs } from '../../src/fs/memory.ts';
 import type { MutableFsLike } from '../../src/fs/types.ts';
 import { applyLayers } from '../../src/oci/apply.ts';
 import { openUnion } from '../../src/union/open.ts';
-import { bytesReader } from '../../src/union/tar-index.ts';
+import { bytesReader, memoryTarCache } from '../../src/union/tar-index.ts';
 import { commitView } from '../../src/union/commit.ts';
-import type { TarItem } from '../../src/tar/writer.ts';
-import { D, F, S, W } from '../apply/helpers.ts';
 import { prng } from '../apply/prng.ts';
+import { randomLayer, randomPath, type G } from './random-layer.ts';
 import { listing } from '../fs/fs-suite.ts';
-import { nodeUpper, tarOf } from './helpers.ts';
+import { nodeUpper, tarOf, TEST_PAGE_BYTES } from './helpers.ts';
 
-const NAMES = ['a', 'b', 'c'];
 /** A whole-second clock, the same on both sides (commit keeps whole seconds). */
 const NOW = 2_000_000_000n * 1_000_000_000n;
 const clock = () => NOW;
-
-type G = ReturnType<typeof prng>;
-
-const randomPath = (g: G, max = 3) => Array.from({ length: 1 + g.int(max) }, () => g.pick(NAMES)).join('/');
-
-/** A random well-formed layer: parents before children, a name never both written and whited out. */
-function randomLayer(g: G): TarItem[] {
-  const items = new Map<string, TarItem>();
-  const whiteouts = new Map<string, TarItem>();
-  const t = { mtime: 1_500_000_000 + g.int(1000) };
-  const parents = (p: string) => {
-    const parts = p.split('/');
-    for (let i = 1; i < parts.length; i++) {
-      const d = parts.slice(0, i).join('/');
-      if (!items.has(d)) items.set(d, D(d, { ...t, mode: g.pick([0o755, 0o700]), uid: g.int(2) }));
-    }
-  };
-  const n = 1 + g.int(7);
-  for (let k = 0; k < n; k++) {
-    const p = randomPath(g);
-    const parts = p.split('/');
-    // Names already used as a parent stay directories in this layer.
-    if ([...items.keys()].some((q) => q.startsWith(`${p}/`)) || [...whiteouts.keys()].some((q) => q === p || q.startsWith(`${p}/`) || p.startsWith(`${q}/`))) continue;
-    if (parts.slice(0, -1).some((_, i) => { const d = parts.slice(0, i + 1).join('/'); const it = items.get(d); return (it && it.header.type !== 'dir') || whiteouts.has(d); })) continue;
-    const r = g.int(10);
-    if (r < 2) {
-      if (items.has(p)) continue;
-      parents(p);
-      whiteouts.set(p, W(`${parts.slice(0, -1).concat(`.wh.${parts.at(-1)}`).join('/')}`));
-    } else if (r < 3) {
-      parents(`${p}/x`);
-      items.set(p, D(p, { ...t, mode: 0o755 }));
-      items.set(`${p}/.wh..wh..opq`, W(`${p}/.wh..wh..opq`));
-    } else if (r < 5) {
-      parents(p);
-      items.set(p, D(p, { ...t, mode: g.pick([0o755, 0o750]), uid: g.int(2) }));
-    } else if (r < 6) {
-      parents(p);
-      items.set(p, S(p, g.pick(['a', 'b/c', '../a', 'missing']), t));
-    } else {
-      parents(p);
-      items.set(p, F(p, `c${g.int(100)}`, { ...t, mode: g.pick([0o644, 0o600]), uid: g.int(2) }));
-    }
-  }
-  // Tar order: by name, so a directory comes before everything below it (its opaque marker first).
-  const key = (it: TarItem) => it.header.name.replace(/\/$/, '');
-  return [...items.values(), ...whiteouts.values()].sort((x, y) => (key(x) < key(y) ? -1 : key(x) > key(y) ? 1 : 0));
-}
 
 type Op = { name: string; run: (fs: MutableFsLike) => Promise<unknown> };
 
@@ -126,7 +76,9 @@ async function commitBytes(fs: Parameters<typeof commitView>[0]): Promise<Uint8A
 
 describe('union view == extracted copy under random operations; commit + apply == view', () => {
   const SEEDS = Array.from({ length: Number(process.env.UNION_SEEDS ?? 60) }, (_, i) => i + 1);
-  test.each([...SEEDS.map((s) => [s, 'memory'] as const), ...SEEDS.slice(0, 8).map((s) => [s, 'node'] as const)])('seed %i, %s upper', async (seed, kind) => {
+  // 'table': a memory upper over the lower stack read from a lower table with tiny pages.
+  const kinds = [...SEEDS.map((s) => [s, 'memory'] as const), ...SEEDS.slice(0, 8).map((s) => [s, 'node'] as const), ...SEEDS.slice(0, 30).map((s) => [s, 'table'] as const)];
+  test.each(kinds)('seed %i, %s upper', async (seed, kind) => {
     const g = prng(seed);
     const upper = kind === 'node' ? nodeUpper() : { fs: new MemoryFs({ now: clock }), root: '/', dispose() {} };
     // A node upper has the real clock: times are compared only where the memory clock makes them equal.
@@ -138,7 +90,10 @@ describe('union view == extracted copy under random operations; commit + apply =
 
       const ref = new MemoryFs({ now: clock });
       await applyLayers(layers.map((b) => ({ blob: [b] })), '/', { fs: ref });
-      const view = await openUnion({ layers: layers.map((b) => ({ blob: bytesReader(b) })), upper: upper.fs, upperRoot: upper.root });
+      const view = await openUnion({
+        layers: layers.map((b) => ({ blob: bytesReader(b) })), upper: upper.fs, upperRoot: upper.root,
+        ...(kind === 'table' ? { lowerCache: memoryTarCache, lowerPageBytes: TEST_PAGE_BYTES } : {}),
+      });
       const log: string[] = [];
       expect(await listing(view, '', times)).toEqual(await listing(ref, '', times));
 
