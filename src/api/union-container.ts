@@ -8,8 +8,9 @@
  *
  * - create: resolve the image (index.json, manifest, config), write the record and make the empty
  *   upper: O(1) in the image's size (no layer is read).
- * - open: per layer, the cached tar and its index (decompressed and indexed at the first open),
- *   then the lower tree resolved in memory and the upper's markers read.
+ * - open: the image's lower table (union/cache/<chainID hex>.lower: the resolved stack, read page
+ *   by page on demand) and a reader per cached tar, then the upper's markers read. The first open
+ *   on an image decompresses and indexes its layers and writes that table (lower-cache.ts).
  * - diff = viewChanges (from the upper and the markers; the lower tree is only looked up);
  *   commit = commitView into the layout as a new layer + image, as commitContainer does.
  * - There is no directory to hand to other programs: `containerPath` refuses (ERR_UNSUPPORTED).
@@ -25,8 +26,8 @@ import type { SnapshotStore } from '../snapshot/store.ts';
 import type { TreeWriter } from '../snapshot/tree-writer.ts';
 import type { TreeChange } from '../tree/changes.ts';
 import { commitView, viewChanges } from '../union/commit.ts';
-import { openCachedLayer, type CachedLayer } from '../union/layer-cache.ts';
-import { LowerTree } from '../union/lower.ts';
+import type { CachedLayer } from '../union/layer-cache.ts';
+import { openCachedLower, type CachedLower } from '../union/lower-cache.ts';
 import { UnionView } from '../union/view.ts';
 import type { CommitContainerOptions, CommittedContainer, ContainerPorts, CreateContainerOptions } from './container.ts';
 import { commitLayerToLayout } from './commit-layer.ts';
@@ -62,6 +63,8 @@ export interface OpenedUnionContainer {
   view: UnionView;
   /** Per layer: what opening it had to do ('tar': decompressed into the cache, 'index': indexed, 'hit'). */
   layers: CachedLayer['filled'][];
+  /** The image's lower table: read ('hit'), built now ('built'), or none (no layers). */
+  table: CachedLower['table'];
   /** Close the layer readers. */
   close(): Promise<void>;
 }
@@ -75,20 +78,13 @@ export async function openUnionContainer(store: SnapshotStore, ports: Pick<Conta
   if (ids.join() !== record.layers.join()) {
     throw new LayerkitError('ERR_IMAGE_CORRUPT', `container ${name}: its image ${record.image.manifest.digest} has layers ${ids.join(', ')}, the container records ${record.layers.join(', ')}`, { name });
   }
-  const cacheDir = unionCacheDir(store);
-  const opened: CachedLayer[] = [];
-  const close = async () => {
-    for (const l of opened) await l.reader.close().catch(() => {});
-  };
+  let lower: CachedLower | undefined;
   try {
-    for (const l of image.layers) {
-      opened.push(await openCachedLayer(store.port, cacheDir, l, { blobPath: (d) => layout.blobs.path(d) }));
-    }
-    const lower = new LowerTree(opened.map((o, i) => ({ reader: o.reader, index: o.index, name: image.layers[i]!.digest })));
-    const view = await UnionView.open({ lower, upper: ports.treeFs, upperRoot: `${store.root}/${record.upper}` });
-    return { record, image, layout, view, layers: opened.map((o) => o.filled), close };
+    lower = await openCachedLower(store.port, unionCacheDir(store), image.layers, image.layers.at(-1)?.chainID ?? null, { blobPath: (d) => layout.blobs.path(d) });
+    const view = await UnionView.open({ lower: lower.lower, upper: ports.treeFs, upperRoot: `${store.root}/${record.upper}` });
+    return { record, image, layout, view, layers: lower.layers, table: lower.table, close: lower.close };
   } catch (e) {
-    await close();
+    await lower?.close();
     throw wrapError(e, `container ${name}: open its union view`);
   }
 }
@@ -193,15 +189,19 @@ export async function openUnionWriter(store: SnapshotStore, ports: Pick<Containe
   return w;
 }
 
-/** Union containers' cache entries (diffIDs) in use. */
+/** Union containers' cache keys in use: their layers' diffIDs (tars, indexes) and their images' chain IDs (lower tables). */
 export async function unionLayersInUse(store: SnapshotStore): Promise<Set<string>> {
   const used = new Set<string>();
-  for (const r of await listContainers(store)) if (r.kind === 'union') for (const d of r.layers) used.add(d);
+  for (const r of await listContainers(store)) {
+    if (r.kind !== 'union') continue;
+    for (const d of r.layers) used.add(d);
+    if (r.image.chainID) used.add(r.image.chainID);
+  }
   return used;
 }
 
 /**
- * Remove the cache entries (decompressed tars and indexes) no union container uses, and temp
+ * Remove the cache entries (decompressed tars, indexes, lower tables) no union container uses, and temp
  * files of fills older than an hour, under the store lock. Returns the paths removed.
  */
 export async function pruneUnionCache(store: SnapshotStore): Promise<string[]> {
@@ -210,7 +210,7 @@ export async function pruneUnionCache(store: SnapshotStore): Promise<string[]> {
     const dir = unionCacheDir(store);
     const removed: string[] = [];
     for (const n of await store.port.readdir(dir)) {
-      const m = /^([0-9a-f]{64})\.(tar|idx)$/.exec(n);
+      const m = /^([0-9a-f]{64})\.(tar|idx|lower)$/.exec(n);
       const path = `${dir}/${n}`;
       if (m ? used.has(m[1]!) : !(n.startsWith('.tmp-') && ((await store.port.ageMs(path)) ?? 0) > 3_600_000)) continue;
       await store.port.remove(path);

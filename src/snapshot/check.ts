@@ -16,8 +16,9 @@
  *     trees and blobs no record refers to, an active snapshot labelled as a container that has
  *     no container record (an interrupted container create or rm), a union container directory
  *     (union/containers/<name>) without a record
- * Not checked: the union layer cache (union/cache/: verified when filled, rebuilt when its index
- * does not validate; store gc drops the entries no union container uses).
+ * Not checked: the union layer cache (union/cache/: verified when filled; an index or lower table
+ * whose header does not validate is rebuilt; a lower table's pages are checked against their
+ * CRC-32 when read; store gc drops the entries no union container uses).
  */
 import { isLayerkitError, wrapError } from '../errors.ts';
 import { acquireLock, readLock } from './lock.ts';

@@ -119,7 +119,8 @@ export function decodeTarIndex(bytes: Uint8Array, diffID: string, tarSize: numbe
   return { entries, tarSize };
 }
 
-async function writeAtomic(port: StorePort, dir: string, path: string, chunks: AsyncIterable<Uint8Array>): Promise<void> {
+/** Stream `chunks` into a temp file in `dir`, fsync it, rename it to `path`, fsync `dir`. */
+export async function writeAtomic(port: StorePort, dir: string, path: string, chunks: AsyncIterable<Uint8Array>): Promise<void> {
   const tmp = `${dir}/.tmp-${newId()}`;
   const t = await port.createTemp(tmp);
   try {
@@ -144,38 +145,53 @@ export interface OpenCachedOptions {
   limits?: Partial<TarLimits>;
 }
 
+/** A reader over a layer's tar, as the cache holds it. */
+export interface LayerTar {
+  reader: RangedReader;
+  tarSize: number;
+  /** Whether this call decompressed the tar into the cache. */
+  filled: boolean;
+}
+
+/**
+ * A reader over `layer`'s tar: the cached tar of a compressed layer (decompressed now unless
+ * `fill` is false: then undefined when it is not cached), the layout's blob of an uncompressed one.
+ * The caller closes the reader.
+ */
+export async function openLayerTar(port: StorePort, cacheDir: string, layer: CacheLayer, options: OpenCachedOptions & { fill?: boolean }): Promise<LayerTar | undefined> {
+  if (layer.compression === 'none') {
+    const path = options.blobPath(layer.digest);
+    const tarSize = (await port.fs.lstat(path)).size;
+    return { reader: await port.fs.open(path), tarSize, filled: false };
+  }
+  const tarPath = cacheTarPath(cacheDir, layer.diffID);
+  let st = await port.fs.lstat(tarPath).catch((e) => {
+    if ((e as { code?: string }).code === 'ENOENT') return undefined;
+    throw wrapError(e, `union cache: ${tarPath}`);
+  });
+  let filled = false;
+  if (!st) {
+    if (options.fill === false) return undefined;
+    await port.mkdirp(cacheDir);
+    try {
+      await writeAtomic(port, cacheDir, tarPath, layer.tar());
+    } catch (e) {
+      throw wrapError(e, `union cache: decompress layer ${layer.digest}`);
+    }
+    filled = true;
+    st = await port.fs.lstat(tarPath);
+  }
+  return { reader: await port.fs.open(tarPath), tarSize: st.size, filled };
+}
+
 /**
  * A reader over `layer`'s tar and its index, from the cache in `cacheDir` (filled now if needed).
  * The caller closes the reader.
  */
 export async function openCachedLayer(port: StorePort, cacheDir: string, layer: CacheLayer, options: OpenCachedOptions): Promise<CachedLayer> {
   const idxPath = cacheIndexPath(cacheDir, layer.diffID);
-  let filled: CachedLayer['filled'] = 'hit';
-  let reader: RangedReader;
-  let tarSize: number;
-  if (layer.compression === 'none') {
-    const path = options.blobPath(layer.digest);
-    tarSize = (await port.fs.lstat(path)).size;
-    reader = await port.fs.open(path);
-  } else {
-    const tarPath = cacheTarPath(cacheDir, layer.diffID);
-    let st = await port.fs.lstat(tarPath).catch((e) => {
-      if ((e as { code?: string }).code === 'ENOENT') return undefined;
-      throw wrapError(e, `union cache: ${tarPath}`);
-    });
-    if (!st) {
-      await port.mkdirp(cacheDir);
-      try {
-        await writeAtomic(port, cacheDir, tarPath, layer.tar());
-      } catch (e) {
-        throw wrapError(e, `union cache: decompress layer ${layer.digest}`);
-      }
-      filled = 'tar';
-      st = await port.fs.lstat(tarPath);
-    }
-    tarSize = st.size;
-    reader = await port.fs.open(tarPath);
-  }
+  const { reader, tarSize, filled: tarFilled } = (await openLayerTar(port, cacheDir, layer, options))!;
+  let filled: CachedLayer['filled'] = tarFilled ? 'tar' : 'hit';
   try {
     const bytes = filled === 'tar' ? undefined : await port.readFile(idxPath);
     let index = bytes ? decodeTarIndex(bytes, layer.diffID, tarSize) : undefined;

@@ -2,7 +2,7 @@
 // farm container on the same two-layer image get the same writes; their diffs and the unpacked
 // committed images are equal (and equal the ops applied to a copy of the tree); two union
 // containers are independent; path refuses with ERR_UNSUPPORTED; rm removes the upper; the layer
-// cache is shared and its index reused; `store check` is clean after every step; gc drops unused
+// cache is shared, its index and the image's lower table reused (a damaged table rebuilt or refused); `store check` is clean after every step; gc drops unused
 // cache entries. Needs root (owners in the trees).
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as fs from 'node:fs';
@@ -94,11 +94,13 @@ describe('layerkit container --union', () => {
     expect(ok(cli('container', 'ls'))).toMatch(/^u +union /m);
   });
 
-  it('the first write fills the cache (tar + index per compressed layer); a second union container reuses it', () => {
+  it('the first write fills the cache (tar + index per compressed layer, the image\'s lower table); a second union container reuses it', () => {
     ok(cli('container', 'mkdir', 'u', '/srv-probe'));
     const names = fs.readdirSync(cacheDir).sort();
     expect(names.filter((n) => n.endsWith('.tar')).length).toBe(2);
     expect(names.filter((n) => n.endsWith('.idx')).length).toBe(2);
+    const chainID = JSON.parse(ok(cli('container', 'ls', '--json'))).find((c: { name: string }) => c.name === 'u').image.chainID as string;
+    expect(names.filter((n) => n.endsWith('.lower'))).toEqual([`${chainID.slice('sha256:'.length)}.lower`]);
     expect(names.filter((n) => n.startsWith('.tmp-')).length).toBe(0);
     const before = new Map(names.map((n) => [n, fs.statSync(join(cacheDir, n)).mtimeMs]));
     ok(cli('container', 'rm-path', 'u', '/srv-probe'));
@@ -109,11 +111,35 @@ describe('layerkit container --union', () => {
     checkClean();
   });
 
-  it('a damaged index is rebuilt from the tar', () => {
+  it('a later open reads the lower table, not the indexes; a damaged table is rebuilt, a damaged page refused with ERR_STORE_CORRUPT', () => {
     const idx = fs.readdirSync(cacheDir).find((n) => n.endsWith('.idx'))!;
-    fs.writeFileSync(join(cacheDir, idx), '{"format":"layerkit.tar-index","version":1}');
+    const table = join(cacheDir, fs.readdirSync(cacheDir).find((n) => n.endsWith('.lower'))!);
+    const damagedIdx = '{"format":"layerkit.tar-index","version":1}';
+    fs.writeFileSync(join(cacheDir, idx), damagedIdx);
     expect(ok(cli('container', 'diff', 'u2'))).toBe('');
+    expect(fs.readFileSync(join(cacheDir, idx), 'utf8')).toBe(damagedIdx); // not read: the table answered
+    const good = fs.readFileSync(table);
+    // A damaged trailer: the table does not open, so it is resolved again from the layers (and the index rebuilt).
+    fs.writeFileSync(table, good.subarray(0, good.length - 3));
+    expect(ok(cli('container', 'diff', 'u2'))).toBe('');
+    expect(fs.readFileSync(table)).toEqual(good);
     expect(JSON.parse(fs.readFileSync(join(cacheDir, idx), 'utf8')).entries.length).toBeGreaterThan(0);
+    // A damaged page: the header is fine, the page's checksum is not.
+    const bad = Buffer.from(good);
+    bad[12] = bad[12]! ^ 0xff;
+    fs.writeFileSync(table, bad);
+    // (diff of an empty upper asks the lower stack nothing, so it would not notice: pages are read on demand.)
+    expect(ok(cli('container', 'diff', 'u2'))).toBe('');
+    const r = cli('container', 'mkdir', 'u2', '/etc/probe');
+    fails(r, 6, 'ERR_STORE_CORRUPT');
+    expect(r.stderr).toContain(table);
+    expect(r.stderr).toContain('delete the file');
+    fs.rmSync(table);
+    expect(ok(cli('container', 'diff', 'u2'))).toBe(''); // the failed mkdir left nothing
+    ok(cli('container', 'mkdir', 'u2', '/etc/probe'));
+    ok(cli('container', 'rm-path', 'u2', '/etc/probe'));
+    expect(fs.readFileSync(table)).toEqual(good);
+    checkClean();
   });
 
   it('the same writes in a farm and a union container: the same diff', () => {
@@ -188,6 +214,7 @@ describe('layerkit container --union', () => {
     checkClean();
     ok(cli('container', 'create', `${layout}:base`, '--union', '--name', 'keep'));
     const removed = JSON.parse(ok(cli('store', 'gc', '--json'))) as string[];
+    expect(removed.filter((p) => p.endsWith('.lower')).length).toBe(2); // img's and from-union's tables
     const keep = layers[0]!.slice('sha256:'.length);
     // The base layer stays (used by "keep"), the others go.
     expect(removed.filter((p) => p.includes(keep))).toEqual([]);
