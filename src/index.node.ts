@@ -21,3 +21,4 @@ export {
 } from './api/union-container.ts';
 export type { FarmContainerRecord, UnionContainerRecord } from './snapshot/container-record.ts';
 export { openCachedLayer, encodeTarIndex, decodeTarIndex, type CachedLayer } from './union/layer-cache.ts';
+export { openCachedLower, cacheLowerPath, type CachedLower } from './union/lower-cache.ts';

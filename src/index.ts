@@ -50,7 +50,8 @@ export {
 } from './api/image.ts';
 export { openUnion, type OpenUnionOptions, type UnionLayerSource } from './union/open.ts';
 export { UnionView, type UnionViewOptions } from './union/view.ts';
-export { LowerTree, type LowerLayer, type LowerNode } from './union/lower.ts';
+export { LowerTree, type LowerLayer, type LowerNode, type LowerStack, type IndexedLayer } from './union/lower.ts';
+export { LowerTable, encodeLowerTable, type TableLayer } from './union/lower-table.ts';
 export { commitView, viewChanges, type CommitOptions } from './union/commit.ts';
 export {
   indexTar, bytesReader, uncompressedReader, memoryTarCache, fileTarCache,
