@@ -4,8 +4,9 @@
 // times are wall clock, in-process API calls (no CLI start-up) except the image build and umoci.
 // Needs `npm run build`, the Debian corpus (bench/make-debian-corpus.sh) and umoci.
 // Union containers (--union 1, default): N more on the same image, in a second store: create
-// (record + empty upper), the first open (fills the shared layer cache: decompress + index), a
-// later open (cache hit: index files read, lower tree resolved), the same writes, commit of one.
+// (record + empty upper), the first open (fills the shared layer cache: decompress + index, and
+// writes the image's lower table), a later open (cache hit: the lower table opened), the same
+// writes, commit of one.
 // Usage: node bench/snapshots/containers.mjs [--base DIR (default bench/.cache/debian/base, or $DEBIAN_BASE)] [--n 100] [--copies 5] [--umoci 3] [--union 1]
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
@@ -185,8 +186,8 @@ try {
     const usm = await commitUnionContainer(ustore, uports, 'us0', layout, 'us0');
     const uCommitSmallMs = now() - t;
     urow('union: first container create (record + empty upper)', ms(uFirstCreate), '', 'no layer read');
-    urow('union: first open of a view on the image (fills the shared cache)', ms(uFirstOpen), `${mib(cacheBytes)} MiB cache (tar + index)`, `layers: ${filled}; ${lowerNames} names`);
-    urow('union: a later open (cache hit: index file read, lower tree resolved)', ms(uOpen), '', 'paid by every diff/commit/write command');
+    urow('union: first open of a view on the image (fills the shared cache)', ms(uFirstOpen), `${mib(cacheBytes)} MiB cache (tar + index + lower table)`, `layers: ${filled}; ${lowerNames} names`);
+    urow('union: a later open (cache hit: the lower table opened)', ms(uOpen), '', 'paid by every diff/commit/write command');
     urow(`${N} x union container create`, `${ms(uCreateMs)} (${ms(uCreateAvg)} avg, ${ms(med(uTimes))} median each)`, `+${mib(uppers)} MiB for all ${N} uppers incl. writes (${(uppers / N / 1024).toFixed(0)} KiB each)`, '');
     urow(`${N} x open + write a little (same writes) + close`, `${ms(uWriteMs)} (${ms(uWriteMs / N)} each)`, '(in the row above)', 'each includes one view open');
     urow(`union commit of one container on the Debian image (${baseFiles} entries)`, ms(uCommitMs), `layer ${ubig.layer.size} B`, `${ubig.changes.added} A, ${ubig.changes.changed} C, ${ubig.changes.deleted} D; includes a view open`);
