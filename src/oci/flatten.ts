@@ -32,7 +32,7 @@ import { resolveLimits, type TarLimits } from '../tar/limits.ts';
 import { decompressLayer, type DecompressFn } from './decompress.ts';
 import { cleanName } from './safe-path.ts';
 import { opaqueFor, parseWhiteout, whiteoutFor } from './whiteout.ts';
-import { survivors, type StackRecord } from './stack.ts';
+import { StackTable, survivorsOf, type StackRecord } from './stack.ts';
 import { writeTarBlob, type LayerResult, type LayerSink } from './layer-writer.ts';
 import type { CompressFn } from './compression.ts';
 import type { Compression } from './media-types.ts';
@@ -68,9 +68,10 @@ type Rec = StackRecord | null;
 export async function flattenLayers(layers: readonly FlattenSource[], sink: LayerSink, options: FlattenOptions = {}): Promise<FlattenResult> {
   const limits = resolveLimits(options.limits);
   const sha = options.sha256 ?? (await defaultSha256());
-  const records: StackRecord[] = [];
-  const links: [number, number, string, string][] = []; // link record, target record, names
-  const latest = new Map<string, number>();
+  /** Every record, packed (stack.ts): ~16 bytes + the path per entry, no object per entry. */
+  const table = new StackTable();
+  /** Hardlinks: record index, layer, names; targets are resolved once pass 1 is done. */
+  const links: HardlinkRecord[] = [];
   const diffIDs: string[] = [];
   /** Per directory name: its last record and that record's header (written first, see pass 2). */
   const dirs = new Map<string, { index: number; item: TarItem }>();
@@ -83,29 +84,22 @@ export async function flattenLayers(layers: readonly FlattenSource[], sink: Laye
       diffIDs.push(await readLayer(l, limits, options, sha, (e) => {
         const rec = recordOf(e, i);
         if (!rec) return;
-        if (e.type === 'link') {
-          const target = cleanName(e.linkname, 'hardlink target');
-          const t = latest.get(target);
-          if (t === undefined) {
-            throw new LayerkitError('ERR_UNSAFE_LINK', `hardlink "${e.name}" -> "${e.linkname}": the target does not exist in the stack before it`, { name: e.name, linkname: e.linkname });
-          }
-          links.push([records.length, t, rec.path, target]);
-        }
-        if (rec.kind === 'file' || rec.kind === 'dir') latest.set(rec.path, records.length);
-        if (rec.kind === 'dir') dirs.set(rec.path, { index: records.length, item: itemOf(e, rec) });
-        records.push(rec);
+        if (e.type === 'link') links.push({ index: table.length, layer: i, name: e.name, linkname: e.linkname, path: rec.path, target: cleanName(e.linkname, 'hardlink target') });
+        if (rec.kind === 'dir') dirs.set(rec.path, { index: table.length, item: itemOf(e, rec) });
+        table.add(rec.path, i, rec.kind);
       }));
     } catch (e) {
       throw wrapError(e, `flatten: layer ${name}`);
     }
   }
 
-  const alive = (options.survivors ?? survivors)(records);
-  for (const [li, ti, path, target] of links) {
-    if (alive[li] === 1 && alive[ti] !== 1) {
-      throw new LayerkitError('ERR_UNSUPPORTED', `flatten: hardlink "${path}" shares its content with "${target}", which a later layer replaces; flattening it is not supported`, { path, target });
+  const alive = options.survivors ? options.survivors(table.records()) : survivorsOf(table);
+  for (const [link, t] of resolveLinks(table, links, layers)) {
+    if (alive[link.index] === 1 && alive[t] !== 1) {
+      throw new LayerkitError('ERR_UNSUPPORTED', `flatten: hardlink "${link.path}" shares its content with "${link.target}", which a later layer replaces; flattening it is not supported`, { path: link.path, target: link.target });
     }
   }
+  const recordCount = table.length;
 
   // Pass 2: the surviving records, bodies streamed. A surviving directory is written (with its
   // final header) before the first surviving name below it, so that on a lower tree it replaces a
@@ -161,7 +155,50 @@ export async function flattenLayers(layers: readonly FlattenSource[], sink: Laye
     }
   }
   const result = await writeTarBlob(packTar(items()), options, sink);
-  return { ...result, records: records.length, written };
+  return { ...result, records: recordCount, written };
+}
+
+interface HardlinkRecord {
+  /** The link's record. */
+  index: number;
+  layer: number;
+  /** As in the tar, for messages. */
+  name: string;
+  linkname: string;
+  /** Cleaned. */
+  path: string;
+  target: string;
+}
+
+/**
+ * Each hardlink's target record: the latest file or directory record of the target's name
+ * before the link (what the stack held when the link was applied). One pass over the table,
+ * decoding only paths whose byte length is a target's. A link without one is ERR_UNSAFE_LINK.
+ */
+function resolveLinks(table: StackTable, links: readonly HardlinkRecord[], layers: readonly FlattenSource[]): [HardlinkRecord, number][] {
+  if (links.length === 0) return [];
+  const targets = new Set(links.map((k) => k.target));
+  const lengths = new Set([...targets].map((t) => new TextEncoder().encode(t).length));
+  const latest = new Map<string, number>();
+  const out: [HardlinkRecord, number][] = [];
+  let next = 0;
+  for (let r = 0; r < table.length && next < links.length; r++) {
+    for (; next < links.length && links[next]!.index === r; next++) {
+      const link = links[next]!;
+      const t = latest.get(link.target);
+      if (t === undefined) {
+        throw wrapError(new LayerkitError('ERR_UNSAFE_LINK', `hardlink "${link.name}" -> "${link.linkname}": the target does not exist in the stack before it`, { name: link.name, linkname: link.linkname }),
+          `flatten: layer ${layers[link.layer]!.name ?? `#${link.layer + 1}`}`);
+      }
+      out.push([link, t]);
+    }
+    const kind = table.kind(r);
+    if ((kind === 'file' || kind === 'dir') && lengths.has(table.pathLength(r))) {
+      const p = table.path(r);
+      if (targets.has(p)) latest.set(p, r);
+    }
+  }
+  return out;
 }
 
 function recordOf(e: TarEntry, layer: number): Rec {

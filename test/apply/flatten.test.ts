@@ -236,4 +236,18 @@ describe('flatten property: random stacks', () => {
     const l2 = await layer(F('a', 'new'));
     await expect(flattenLayers([{ blob: () => [l1] }, { blob: () => [l2] }], () => {})).rejects.toMatchObject({ code: 'ERR_UNSUPPORTED' });
   });
+
+  test('a hardlink to a name the stack does not hold before it is ERR_UNSAFE_LINK, naming the layer; one to a lower layer\'s file is kept', async () => {
+    const l1 = await layer(F('a', 'shared'), F('é/ü', 'x'));
+    // The target comes after the link in its own layer: not there when the link is applied.
+    const bad = await layer(L('b', 'c'), F('c', 'late'));
+    await expect(flattenLayers([{ blob: () => [l1] }, { blob: () => [bad], name: 'top' }], () => {}))
+      .rejects.toMatchObject({ code: 'ERR_UNSAFE_LINK', message: expect.stringMatching(/flatten: layer top: hardlink "b" -> "c": the target does not exist/) });
+    const good = await layer(L('b', 'a'), L('é/v', 'é/ü'));
+    const chunks: Uint8Array[] = [];
+    await flattenLayers([{ blob: () => [l1] }, { blob: () => [good] }], (c) => void chunks.push(c.slice()));
+    const fs = await applyTo([await collect((async function* () { yield* chunks; })())]);
+    expect((await fs.lstat('/t/b')).ino).toBe((await fs.lstat('/t/a')).ino);
+    expect((await fs.lstat('/t/é/v')).ino).toBe((await fs.lstat('/t/é/ü')).ino);
+  });
 });
