@@ -13,17 +13,6 @@ import { prng } from '../apply/prng.ts';
 import { tarOf } from './helpers.ts';
 import { randomLayer } from './random-layer.ts';
 
-function concat(parts: Iterable<Uint8Array>): Uint8Array {
-  const list = [...parts];
-  const out = new Uint8Array(list.reduce((n, c) => n + c.length, 0));
-  let o = 0;
-  for (const c of list) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
-}
-
 async function treeOf(tars: Uint8Array[]): Promise<{ tree: LowerTree; layers: TableLayer[] }> {
   const indexed: IndexedLayer[] = [];
   for (const t of tars) {
@@ -34,7 +23,7 @@ async function treeOf(tars: Uint8Array[]): Promise<{ tree: LowerTree; layers: Ta
 }
 
 async function tableOf(tree: LowerTree, layers: TableLayer[], pageBytes?: number): Promise<{ table: LowerTable; bytes: Uint8Array }> {
-  const bytes = concat(encodeLowerTable(tree.nodes(), layers, { pageBytes }));
+  const bytes = new Uint8Array(Buffer.concat([...encodeLowerTable(tree.nodes(), layers, { pageBytes })]));
   const table = await LowerTable.open(bytesReader(bytes), bytes.length, tree.layers, layers);
   expect(table).toBeDefined();
   return { table: table!, bytes };
