@@ -54,7 +54,7 @@ export const CODES = {
   ERR_COMPRESSION: EXIT.io,
   /** A layer is not a valid tar (bad header checksum, malformed number or PAX record) or its compressed stream is corrupt. */
   ERR_LAYER_CORRUPT: EXIT.integrity,
-  /** A layer ends early: inside a header or a body, or before the end-of-archive blocks. */
+  /** A layer ends early: inside a header or a body, or it is empty (src/tar/reader.ts lists where a tar may end). */
   ERR_LAYER_TRUNCATED: EXIT.integrity,
   /**
    * Bytes do not hash to the digest that names them: a layer's digest (sha256 of the blob) or

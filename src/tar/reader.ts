@@ -10,9 +10,24 @@
  * entry is requested. After the end-of-archive blocks the rest of the stream is read (and counted
  * against maxBytes) so that a digest computed over the source completes (A13).
  *
- * Errors: ERR_LAYER_CORRUPT (checksum, numbers, PAX), ERR_LAYER_TRUNCATED (EOF inside a header or
- * a body, or no end-of-archive block), ERR_LIMIT_EXCEEDED, ERR_UNSUPPORTED (sparse files, volume
- * headers and other entry kinds a layer has no use for).
+ * Where the stream may end (the choice, and who agrees with it):
+ * - after the end-of-archive blocks, or after one zero block: the end (every tar reader);
+ * - where a header would start, after at least one entry, with no zero block: the end (GNU tar,
+ *   bsdtar and Go's archive/tar, so containerd, moby and umoci);
+ * - inside the padding after a complete body: the end (Go's archive/tar, which is what containerd,
+ *   moby and umoci read layers with; umoci 0.4.7's `insert` writes such layers). GNU tar and bsdtar
+ *   call this truncated; every byte of every entry is there, so we side with the layer readers;
+ * - at byte 0 (an empty stream): ERR_LAYER_TRUNCATED (GNU tar: "does not look like a tar archive";
+ *   even an empty tar is 1 KiB of zero blocks, and an empty blob is likelier a broken download);
+ * - anywhere else (inside a header, an extended header, a body, the second zero block):
+ *   ERR_LAYER_TRUNCATED, as Go's archive/tar (GNU tar takes a short last block for the end, and
+ *   both tars stop at the first zero block; test/tar/reader-endings.test.ts records who says what).
+ * A layer whose blob and diffID digests are checked (image unpack, apply with digests) is complete
+ * whatever its ending; these rules matter for bare tars.
+ *
+ * Errors: ERR_LAYER_CORRUPT (checksum, numbers, PAX), ERR_LAYER_TRUNCATED (see above),
+ * ERR_LIMIT_EXCEEDED, ERR_UNSUPPORTED (sparse files, volume headers and other entry kinds a layer
+ * has no use for).
  */
 import { LayerkitError } from '../errors.ts';
 import { BLOCK, paddingFor, type TarType } from './header.ts';
@@ -131,6 +146,19 @@ class Bytes {
 
   async skip(n: number, what: string): Promise<void> {
     for await (const _ of this.take(n, what)) { /* discard */ }
+  }
+
+  /** Skip up to n bytes; false if the stream ended first. */
+  async skipUpTo(n: number): Promise<boolean> {
+    let left = n;
+    while (left > 0) {
+      if (!(await this.#fill())) return false;
+      const take = Math.min(left, this.#chunk.length - this.#pos);
+      this.#pos += take;
+      left -= take;
+      this.offset += take;
+    }
+    return true;
   }
 
   /** Read (and count) everything left. */
@@ -267,18 +295,32 @@ export async function* readTar(source: AsyncIterable<Uint8Array> | Iterable<Uint
   const limits = resolveLimits(options.limits);
   const src = new Bytes(source, limits.maxBytes);
   let entries = 0;
-  let pending = 0; // body bytes (plus padding) not consumed by the previous entry
+  // What the previous entry left unread: the rest of its body, then its padding.
+  let bodyLeft = 0;
+  let padLeft = 0;
   try {
     let ext: Extended = {};
     let extStart = -1;
     for (;;) {
-      if (pending > 0) {
-        await src.skip(pending, 'inside an entry body');
-        pending = 0;
+      if (bodyLeft > 0) {
+        await src.skip(bodyLeft, 'inside an entry body');
+        bodyLeft = 0;
+      }
+      if (padLeft > 0) {
+        const whole = await src.skipUpTo(padLeft);
+        padLeft = 0;
+        // EOF inside the padding after a complete body: the end, as Go's archive/tar reads it.
+        if (!whole) return;
       }
       const offset = src.offset;
       const h = await src.exact(BLOCK, 'inside a header block');
-      if (h === null) throw truncated('before the end-of-archive blocks', offset);
+      if (h === null) {
+        // EOF where a header would start: the end, unless nothing came at all (or a PAX or GNU
+        // extended header is still waiting for its entry).
+        if (offset === 0) throw truncated('before the first header (an empty stream is not a tar)', offset);
+        if (extStart >= 0) throw truncated('after an extended header, before its entry', offset);
+        return;
+      }
       if (h.every((c) => c === 0)) {
         if (extStart >= 0) throw corrupt('extended header not followed by an entry', extStart);
         // End of archive: a second zero block normally follows; then drain (A13).
@@ -363,12 +405,13 @@ export async function* readTar(source: AsyncIterable<Uint8Array> | Iterable<Uint
       extStart = -1;
 
       let left = bodySize;
-      pending = bodySize + paddingFor(bodySize);
+      bodyLeft = bodySize;
+      padLeft = paddingFor(bodySize);
       entry.body = async function* body() {
         while (left > 0) {
           for await (const chunk of src.take(left, `inside the body of "${name}"`)) {
             left -= chunk.length;
-            pending -= chunk.length;
+            bodyLeft -= chunk.length;
             yield chunk;
           }
         }
