@@ -145,15 +145,31 @@ export async function openUnionWriter(store: SnapshotStore, ports: Pick<Containe
   const w: UnionWriter = {
     view: v,
     async writeFile(path, data, options = {}) {
-      const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
       const exists = await v.lstat(abs(path)).then(() => true, () => false);
-      if (!exists && options.mode !== undefined) {
-        const h: WriteHandleLike = await v.createFile(abs(path), options.mode);
-        await h.write(bytes);
+      if (typeof data === 'string' || data instanceof Uint8Array) {
+        const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+        if (!exists && options.mode !== undefined) {
+          const h: WriteHandleLike = await v.createFile(abs(path), options.mode);
+          await h.write(bytes);
+          await h.close();
+          return;
+        }
+        await v.writeFile(abs(path), bytes);
+      } else {
+        // Streamed: one chunk in memory at a time.
+        const h = !exists && options.mode !== undefined ? await v.createFile(abs(path), options.mode) : await v.writeFileStream(abs(path));
+        try {
+          for await (const chunk of data) await h.write(chunk);
+        } catch (e) {
+          await (h.abort ?? h.close).call(h).catch(() => {});
+          // a new file goes again (a whiteout it replaced comes back); an existing one keeps what
+          // was written, as writeFile would
+          if (!exists) await v.unlink(abs(path)).catch(() => {});
+          throw e;
+        }
         await h.close();
-        return;
+        if (!exists && options.mode !== undefined) return;
       }
-      await v.writeFile(abs(path), bytes);
       if (options.mode !== undefined) await v.chmod(abs(path), options.mode);
     },
     async readFile(path) {

@@ -3,7 +3,7 @@
  * containers on OCI images, in a snapshot store.
  */
 import { parseArgs } from 'node:util';
-import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
+import { lstat, open, readdir, readlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { nodeFs } from '../fs/node.ts';
 import { nodeStoreFs } from '../fs/node-store.ts';
@@ -227,6 +227,33 @@ async function withWriter(store: Awaited<ReturnType<typeof openStore>>, ports: C
   await fn(Object.assign(w, { isDir: (p: string) => lstat(`${w.root}/${p}`).then((s) => s.isDirectory(), () => false) }));
 }
 
+/** A host file in 1 MiB chunks (fresh buffers: a writer may keep them), so cp holds one chunk, not the file. */
+async function* hostFileChunks(src: string): AsyncGenerator<Uint8Array> {
+  let fh;
+  try {
+    fh = await open(src, 'r');
+  } catch (e) {
+    throw wrapError(e, `container cp: ${src}`);
+  }
+  try {
+    for (;;) {
+      const buf = new Uint8Array(CP_CHUNK);
+      let n;
+      try {
+        ({ bytesRead: n } = await fh.read(buf, 0, buf.length, null));
+      } catch (e) {
+        throw wrapError(e, `container cp: ${src}`);
+      }
+      if (n === 0) return;
+      yield n === buf.length ? buf : buf.subarray(0, n);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+const CP_CHUNK = 1 << 20;
+
 /** Copy the host path `src` to `dest` in the container: files (mode, mtime), symlinks, directories (recursively, merged into an existing one). */
 async function copyIn(w: Writer, src: string, dest: string): Promise<void> {
   let st;
@@ -243,13 +270,7 @@ async function copyIn(w: Writer, src: string, dest: string): Promise<void> {
     for (const n of (await readdir(src)).sort()) await copyIn(w, `${src}/${n}`, `${dest}/${n}`);
     await w.utimes(dest, mtime, mtime);
   } else if (st.isFile()) {
-    let data;
-    try {
-      data = await readFile(src);
-    } catch (e) {
-      throw wrapError(e, `container cp: ${src}`);
-    }
-    await w.writeFile(dest, data, { mode: st.mode & 0o7777 });
+    await w.writeFile(dest, hostFileChunks(src), { mode: st.mode & 0o7777 });
     await w.utimes(dest, mtime, mtime);
   } else {
     throw usageError(`container cp: ${src} is not a file, symlink or directory`);

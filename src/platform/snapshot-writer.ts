@@ -20,7 +20,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { LayerkitError, wrapError } from '../errors.ts';
 import type { SnapshotStore } from '../snapshot/store.ts';
-import type { TreeWriter } from '../snapshot/tree-writer.ts';
+import type { FileData, TreeWriter } from '../snapshot/tree-writer.ts';
 
 export interface SnapshotWriter extends TreeWriter {
   readonly root: string;
@@ -81,7 +81,7 @@ class Writer implements SnapshotWriter {
     await rename(tmp, abs);
   }
 
-  writeFile(rel: string, data: Uint8Array | string, options: { mode?: number } = {}): Promise<void> {
+  writeFile(rel: string, data: FileData, options: { mode?: number } = {}): Promise<void> {
     return this.#do('write', rel, async () => {
       const abs = await this.#resolve(rel);
       const old = await lstat(abs).catch(() => undefined);
@@ -91,10 +91,19 @@ class Writer implements SnapshotWriter {
       const mode = options.mode ?? (old?.isFile() ? old.mode & 0o7777 : 0o644);
       const fh = await open(tmp, 'wx', mode);
       try {
-        await fh.writeFile(data);
-      } finally {
+        if (typeof data === 'string' || data instanceof Uint8Array) await fh.writeFile(data);
+        else {
+          for await (const chunk of data) {
+            let off = 0;
+            while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+          }
+        }
+      } catch (e) {
         await fh.close();
+        await rm(tmp, { force: true });
+        throw e;
       }
+      await fh.close();
       await chmod(tmp, mode);
       if (old?.isFile()) await lchown(tmp, old.uid, old.gid);
       await rename(tmp, abs);

@@ -4,8 +4,11 @@
  * snapshot-writer.ts) and of the union writer (through a union view, src/api/union-container.ts),
  * so the CLI's cp, rm-path, mkdir and mv drive either.
  */
+/** What a file is written from: bytes, text, or chunks streamed in order (memory stays one chunk). */
+export type FileData = Uint8Array | string | AsyncIterable<Uint8Array>;
+
 export interface TreeWriter {
-  writeFile(path: string, data: Uint8Array | string, options?: { mode?: number }): Promise<void>;
+  writeFile(path: string, data: FileData, options?: { mode?: number }): Promise<void>;
   readFile(path: string): Promise<Uint8Array>;
   mkdir(path: string, mode?: number): Promise<void>;
   /** Remove a file, link or whole directory. */

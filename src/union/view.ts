@@ -415,6 +415,43 @@ export class UnionView implements MutableFsLike {
     await this.upper.writeFile(this.#up(rel), data);
   }
 
+  /**
+   * Write `path` from the start, in pieces (WritableFsLike.writeFileStream): what writeFile does,
+   * without holding the bytes. A lower file is copied up without its old bytes first; a new file
+   * is created 0644. An upper without streams (in memory) gathers the pieces and writes them at
+   * close.
+   */
+  async writeFileStream(path: string): Promise<WriteHandleLike> {
+    const [rel, f] = await this.#resolve(path, true, 'open');
+    if (f?.stat.type === 'dir') throw fsError('EISDIR', 'open', path);
+    if (f?.src === 'lower') await this.#copyUp(rel, false);
+    else if (!f) {
+      this.#refuseMarkerName(rel);
+      await this.#prepareNew(rel);
+    }
+    const host = this.#up(rel);
+    if (this.upper.writeFileStream) return this.upper.writeFileStream(host);
+    const parts: Uint8Array[] = [];
+    const upper = this.upper;
+    return {
+      async write(data: Uint8Array): Promise<void> {
+        parts.push(data.slice());
+      },
+      async close(): Promise<void> {
+        const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+        let at = 0;
+        for (const p of parts) {
+          all.set(p, at);
+          at += p.length;
+        }
+        await upper.writeFile(host, all);
+      },
+      async abort(): Promise<void> {
+        parts.length = 0;
+      },
+    };
+  }
+
   async rename(from: string, to: string): Promise<void> {
     const [src, fe] = await this.#existing(from, false, 'rename');
     const [dst, te] = await this.#resolve(to, false, 'rename');

@@ -64,6 +64,30 @@ describe('union view', () => {
     expect(names).toEqual(['etc/', 'etc/conf', 'etc/ln']);
   });
 
+  for (const [kind, make] of [['memory', memoryUpper], ['node', nodeUpper]] as const) {
+    it(`writeFileStream (${kind} upper): a lower file is copied up without its old bytes and keeps its mode and owner; a new file is 0644; a directory is EISDIR`, async () => {
+      const lowers = [await tarOf([D('etc'), F('etc/conf', 'old contents, longer than the new', { mode: 0o604, uid: 5, gid: 6, mtime: S_T })])];
+      const upper = make();
+      try {
+        const view = await viewOf(lowers, upper);
+        const h = await view.writeFileStream('/etc/conf');
+        for (const part of ['new ', 'in ', 'parts']) await h.write(enc.encode(part));
+        await h.close();
+        expect(await readAll(view, '/etc/conf')).toBe('new in parts');
+        const st = await view.lstat('/etc/conf');
+        expect([st.mode, st.uid, st.gid, st.size]).toEqual([0o604, 5, 6, 12]);
+        const n = await view.writeFileStream('/etc/new');
+        await n.write(enc.encode('x'));
+        await n.close();
+        expect([(await view.lstat('/etc/new')).mode, await readAll(view, '/etc/new')]).toEqual([0o644, 'x']);
+        await expect(view.writeFileStream('/etc')).rejects.toMatchObject({ code: 'EISDIR' });
+        expect(await checkCommit(view, lowers)).toEqual(['etc/', 'etc/conf', 'etc/new']);
+      } finally {
+        upper.dispose();
+      }
+    });
+  }
+
   it('a deleted lower file is hidden, recorded as a whiteout, committed as one', async () => {
     const lowers = [await tarOf([D('d'), F('d/x', 'x'), F('d/y', 'y'), F('d/z', 'z')])];
     const upper = memoryUpper();
