@@ -5,7 +5,8 @@
 // Entry record, REC bytes, packed by src/wasm/diff.ts:
 //    0  u32 path offset (into the side's path blob, UTF-8)
 //    4  u32 path length
-//    8  u32 flags: F_DIR, F_FILE, F_HASH (a BLAKE3 is present), F_WHOLE_SECOND (mtime % 1e9 == 0)
+//    8  u32 flags: F_DIR, F_FILE, F_HASH (a BLAKE3 is present), F_TIME_UNDECIDED (the mtime cannot
+//       vouch for the content: mtime % 1e9 == 0, or a racy entry; timeUndecided in changes.ts)
 //   12  u32 reserved
 //   16  META bytes compared as a whole: type, mode, uid, gid, then (non-directories only) mtime ns,
 //       size (files), devmajor, devminor, and a 16-byte digest of link target + xattrs
@@ -16,7 +17,7 @@
 export const F_DIR: u32 = 1;
 export const F_FILE: u32 = 2;
 export const F_HASH: u32 = 4;
-export const F_WHOLE_SECOND: u32 = 8;
+export const F_TIME_UNDECIDED: u32 = 8;
 const REC: usize = 104;
 const META: usize = 16;
 const META_LEN: usize = 56;
@@ -79,7 +80,7 @@ export function diff_record_size(): u32 {
   const fn = load<u32>(n, 8);
   if ((fo & F_FILE) == 0) return true;
   if ((fo & F_HASH) != 0 && (fn & F_HASH) != 0) return sameBytes(o + HASH, n + HASH, 32);
-  return (fo & F_WHOLE_SECOND) == 0;
+  return ((fo | fn) & F_TIME_UNDECIDED) == 0;
 }
 
 /** First index >= from whose path is not below the directory at record d. */

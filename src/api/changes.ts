@@ -4,13 +4,14 @@
  *
  * Content is read only where metadata cannot decide (containerd's rule): a regular file whose type,
  * mode, owner, size and mtime are equal on both sides is unchanged when its mtime has nanoseconds;
- * when the mtime is a whole second (possibly truncated) the contents are compared by BLAKE3. Files
+ * when the mtime is a whole second (possibly truncated), or either side is racy (modified less than
+ * a second before it was looked at: Entry.racy), the contents are compared by BLAKE3. Files
  * whose metadata differs are changed without reading them. A manifest brings its hashes along, so
  * against a saved snapshot only the ambiguous files of the new tree are read.
  */
 import type { FsLike } from '../fs/types.ts';
 import type { Entry } from '../tree/entry.ts';
-import { sameEntry, type TreeChange } from '../tree/changes.ts';
+import { sameEntry, timeUndecided, type TreeChange } from '../tree/changes.ts';
 import { mergeChangesKernel } from '../tree/merge-kernel.ts';
 import { diffEntryStreams } from '../tree/merge-stream.ts';
 import { joinPath } from '../tree/walk.ts';
@@ -36,10 +37,10 @@ export interface ChangesResult {
   hashed: number;
 }
 
-/** Equal in everything sameEntry looks at except content, with a whole-second mtime. */
+/** Equal in everything sameEntry looks at except content, with an mtime that cannot decide (timeUndecided). */
 function ambiguous(a: Entry, b: Entry): boolean {
   return a.type === 'file' && b.type === 'file' && a.size === b.size && a.mtimeNs === b.mtimeNs &&
-    a.mtimeNs % 1_000_000_000n === 0n && a.mode === b.mode && a.uid === b.uid && a.gid === b.gid;
+    (timeUndecided(a) || timeUndecided(b)) && a.mode === b.mode && a.uid === b.uid && a.gid === b.gid;
 }
 
 /**

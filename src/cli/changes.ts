@@ -14,7 +14,7 @@ line per change, children after their parents:
   C /path    changed (content, metadata or type)
   D /path    deleted (a deleted directory is one line: its contents are implied)
 Directories whose only change is their mtime are not listed. Content is read only when metadata
-cannot decide (equal size and whole-second mtimes).
+cannot decide (equal size and mtimes that are whole seconds, or less than a second old when seen).
 
 Options:
   --json                 print {"added":[...],"changed":[...],"deleted":[...]} instead

@@ -97,7 +97,9 @@ function skipDescendants(list: readonly Entry[], from: number, dir: string): num
  * A regular file with equal size and mtime whose mtimes both have zero nanoseconds, and no hashes
  * on both sides, counts as changed: the timestamps may have been truncated (tar, second-resolution
  * filesystems), so two writes in one second would look equal (containerd compares bytes here).
- * Snapshots settle this by hashing exactly those files.
+ * The same holds when either side is racy (Entry.racy: its mtime was under a second old when it
+ * was looked at, so a later write in the same tick kept it; git's racily clean entries).
+ * Change detection settles both by hashing exactly those files.
  */
 export function sameEntry(a: Entry, b: Entry): boolean {
   if (a.type !== b.type || a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid) return false;
@@ -109,7 +111,12 @@ export function sameEntry(a: Entry, b: Entry): boolean {
   if (a.type !== 'file') return true;
   if (a.size !== b.size) return false;
   if (a.blake3 && b.blake3) return sameBytes(a.blake3, b.blake3);
-  return a.mtimeNs % 1_000_000_000n !== 0n;
+  return !timeUndecided(a) && !timeUndecided(b);
+}
+
+/** A file whose mtime cannot vouch for its content: a whole second (maybe truncated), or racy. */
+export function timeUndecided(e: Entry): boolean {
+  return e.mtimeNs % 1_000_000_000n === 0n || e.racy === true;
 }
 
 function sameXattrs(a: Record<string, Uint8Array> | undefined, b: Record<string, Uint8Array> | undefined): boolean {

@@ -34,6 +34,24 @@ export interface Entry {
   xattrs?: Record<string, Uint8Array>;
   /** BLAKE3-256 of the content (regular files), when known. */
   blake3?: Uint8Array;
+  /**
+   * Regular files: the mtime was less than RACY_WINDOW_NS before the moment the walk looked at the
+   * file (or after it). A write in the same timestamp tick leaves mtime and size as they were, so
+   * this mtime cannot vouch for the content: comparisons read it (git's "racily clean" entries).
+   */
+  racy?: true;
+}
+
+/**
+ * How recent an mtime makes a file racy: one second covers filesystems with second timestamps and
+ * kernels whose file clock lags the wall clock by a tick (Linux stamps files with a coarse clock:
+ * two writes within ~4 ms get the same nanoseconds).
+ */
+export const RACY_WINDOW_NS = 1_000_000_000n;
+
+/** Whether an mtime seen at `nowNs` is racy (see Entry.racy). */
+export function isRacyMtime(mtimeNs: bigint, nowNs: bigint): boolean {
+  return mtimeNs > nowNs - RACY_WINDOW_NS;
 }
 
 export type ChangeKind = 'add' | 'modify' | 'delete';

@@ -11,7 +11,10 @@
  *     12  u32 reserved (0)
  *   Records, one per entry, sorted by comparePaths, no path twice; each is 48 fixed bytes:
  *     0   u8  type: 0 file, 1 dir, 2 symlink, 3 char, 4 block, 5 fifo, 6 socket
- *     1   u8  flags: bit0 content hash present, bit1 linkname present, bit2 xattrs present
+ *     1   u8  flags: bit0 content hash present, bit1 linkname present, bit2 xattrs present,
+ *                bit3 racy (a file modified less than a second before the walk saw it: its mtime
+ *                cannot vouch for its content later; Entry.racy). Only such files make a
+ *                manifest depend on when it was taken.
  *     2   u16 mode (permission bits incl. setuid/setgid/sticky, <= 0o7777)
  *     4   u32 uid
  *     8   u32 gid
@@ -48,6 +51,7 @@ const HASH_LEN = 32;
 const F_HASH = 1;
 const F_LINK = 2;
 const F_XATTR = 4;
+const F_RACY = 8;
 
 const TYPE_CODES: EntryType[] = ['file', 'dir', 'symlink', 'char', 'block', 'fifo', 'socket'];
 const CODE_OF = new Map<EntryType, number>(TYPE_CODES.map((t, i) => [t, i]));
@@ -147,7 +151,8 @@ export class ManifestEncoder {
     const isDev = e.type === 'char' || e.type === 'block';
     const fixed = new Uint8Array(FIXED);
     const dv = new DataView(fixed.buffer);
-    const flags = (e.blake3 ? F_HASH : 0) | (e.linkname !== undefined ? F_LINK : 0) | (e.xattrs && Object.keys(e.xattrs).length > 0 ? F_XATTR : 0);
+    const flags = (e.blake3 ? F_HASH : 0) | (e.linkname !== undefined ? F_LINK : 0) | (e.xattrs && Object.keys(e.xattrs).length > 0 ? F_XATTR : 0)
+      | (e.racy && type === 0 ? F_RACY : 0);
     dv.setUint8(0, type);
     dv.setUint8(1, flags);
     dv.setUint16(2, e.mode, true);
@@ -294,7 +299,7 @@ export function decodeRecord(bytes: Uint8Array, dv: DataView, off: number, limit
   const flags = dv.getUint8(off + 1);
   const type = TYPE_CODES[typeCode];
   if (type === undefined) throw corrupt(`record ${n} has unknown type ${typeCode}`, { offset: off });
-  if (flags & ~(F_HASH | F_LINK | F_XATTR)) throw corrupt(`record ${n} has unknown flags 0x${flags.toString(16)}`, { offset: off });
+  if (flags & ~(F_HASH | F_LINK | F_XATTR | F_RACY)) throw corrupt(`record ${n} has unknown flags 0x${flags.toString(16)}`, { offset: off });
   const mode = dv.getUint16(off + 2, true);
   const uid = dv.getUint32(off + 4, true);
   const gid = dv.getUint32(off + 8, true);
@@ -360,6 +365,10 @@ export function decodeRecord(bytes: Uint8Array, dv: DataView, off: number, limit
     if (off + HASH_LEN > limit) return new Incomplete('content hash');
     e.blake3 = bytes.slice(off, off + HASH_LEN);
     off += HASH_LEN;
+  }
+  if (flags & F_RACY) {
+    if (type !== 'file') throw corrupt(`record ${n} is racy but not a regular file`, { offset: off });
+    e.racy = true;
   }
   state.prev = pathBytes;
   state.prevStr = path;

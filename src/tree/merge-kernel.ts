@@ -15,7 +15,8 @@ const HASH = 72;
 const F_DIR = 1;
 const F_FILE = 2;
 const F_HASH = 4;
-const F_WHOLE_SECOND = 8;
+/** changes.ts timeUndecided: a whole-second mtime, or a racy entry. */
+const F_TIME_UNDECIDED = 8;
 const TYPE_CODE: Record<string, number> = { file: 1, dir: 2, symlink: 3, char: 4, block: 5, fifo: 6, socket: 7 };
 const NS = 1_000_000_000n;
 const encoder = new TextEncoder();
@@ -76,7 +77,7 @@ function pack(entries: readonly Entry[]): Packed {
     const isFile = e.type === 'file';
     let flags = isDir ? F_DIR : isFile ? F_FILE : 0;
     if (isFile && e.blake3) flags |= F_HASH;
-    if (e.mtimeNs % NS === 0n) flags |= F_WHOLE_SECOND;
+    if (e.mtimeNs % NS === 0n || e.racy) flags |= F_TIME_UNDECIDED;
     dv.setUint32(r, po, true);
     dv.setUint32(r + 4, written, true);
     dv.setUint32(r + 8, flags, true);

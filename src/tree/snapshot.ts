@@ -8,7 +8,8 @@
  * without dev/ino (manifests do not store them): a name that is not hardlinked must not have been
  * before, and a hardlinked name must have been the first name of its group before too. Following
  * containerd, a previous mtime with zero nanoseconds is ambiguous (a filesystem or tool may have
- * truncated it), so such files are always re-hashed.
+ * truncated it), so such files are always re-hashed; so are files racy on either side (Entry.racy:
+ * written less than a second before a walk saw them, so a later write may have kept the mtime).
  */
 import type { FsLike } from '../fs/types.ts';
 import { comparePaths, type Entry } from './entry.ts';
@@ -48,7 +49,7 @@ const NS_PER_S = 1_000_000_000n;
 /** May `prev`'s hash stand for `cur`'s content? (`prevLeader`: is prev the first name of its hardlink group) */
 export function canReuseHash(prev: Entry, cur: Entry, prevLeader: boolean): boolean {
   if (prev.type !== 'file' || cur.type !== 'file' || !prev.blake3) return false;
-  if (prev.mtimeNs % NS_PER_S === 0n) return false;
+  if (prev.mtimeNs % NS_PER_S === 0n || prev.racy || cur.racy) return false;
   if (prev.size !== cur.size || prev.mtimeNs !== cur.mtimeNs) return false;
   if (prev.mode !== cur.mode || prev.uid !== cur.uid || prev.gid !== cur.gid) return false;
   if ((prev.nlink ?? 1) !== (cur.nlink ?? 1)) return false;

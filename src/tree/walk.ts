@@ -8,7 +8,7 @@
  * hashed by the injected FileHasher, `concurrency` at a time, without changing the output order.
  */
 import type { FileStat, FsLike } from '../fs/types.ts';
-import { compareNames, type Entry } from './entry.ts';
+import { compareNames, isRacyMtime, type Entry } from './entry.ts';
 import { LayerkitError, wrapError } from '../errors.ts';
 import { blake3FileHasher, type FileHasher } from './defaults.ts';
 
@@ -103,6 +103,8 @@ export async function* walk(fs: FsLike, root: string, options: WalkOptions = {})
 
   async function entryOf(rel: string, st: FileStat): Promise<Entry> {
     const e: Entry = { path: rel, type: st.type, mode: st.mode, uid: st.uid, gid: st.gid, size: st.type === 'file' ? st.size : 0, mtimeNs: st.mtimeNs };
+    // After the lstat: the clock only moves forward from the moment the mtime was read.
+    if (st.type === 'file' && isRacyMtime(st.mtimeNs, BigInt(Date.now()) * 1_000_000n)) e.racy = true;
     const abs = joinPath(root, rel);
     if (st.type === 'symlink') e.linkname = await fs.readlink(abs);
     if (st.type === 'char' || st.type === 'block') {
