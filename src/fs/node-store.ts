@@ -1,10 +1,12 @@
 /** StoreFsLike for node:fs: exclusive creates, fsync of files and directories. */
 import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { nodeFs } from './node.ts';
+import { nodeLockPort } from './node-lock.ts';
 import type { StoreFsLike, WritableFileLike } from './store-types.ts';
 
 export const nodeStoreFs: StoreFsLike = {
   ...nodeFs,
+  lock: nodeLockPort,
   async createFile(path: string): Promise<WritableFileLike> {
     const fh = await open(path, 'wx', 0o644);
     return {

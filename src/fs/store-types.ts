@@ -4,6 +4,7 @@
  * and synced. Adapters: src/fs/node-store.ts (node:fs), src/fs/memory-store.ts (MemoryFs).
  */
 import type { FsLike } from './types.ts';
+import type { LockPort } from './lock-file.ts';
 
 /** A file open for writing, from its start. */
 export interface WritableFileLike {
@@ -24,4 +25,9 @@ export interface StoreFsLike extends FsLike {
   mkdirp(path: string): Promise<void>;
   /** Make a directory's entries (a rename into it) durable: fsync of the directory. */
   syncDir(path: string): Promise<void>;
+  /**
+   * Lock files shared with other processes (src/fs/lock-file.ts), for read-modify-write of an
+   * index. Without it (an in-memory store: one process) updates are not locked.
+   */
+  readonly lock?: LockPort;
 }

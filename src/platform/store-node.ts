@@ -10,33 +10,19 @@
  * Reflink support is probed once per store, with fs.copyFile(COPYFILE_FICLONE_FORCE) on a real
  * file in the store (fails on ext4 and tmpfs; works on btrfs, XFS with reflink=1, bcachefs).
  */
-import { constants, copyFile, link, lstat, mkdir, open, readFile, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { constants, copyFile, link, mkdir, open, readdir, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { lstatSync, readdirSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { LayerkitError } from '../errors.ts';
 import { nodeFsSyncReads } from '../fs/node-sync.ts';
 import { SnapshotStore, type OpenStoreOptions } from '../snapshot/store.ts';
-import type { LockOwner, StorePort, TempFile, Usage } from '../snapshot/types.ts';
+import type { StorePort, TempFile, Usage } from '../snapshot/types.ts';
+import { nodeLockPort } from '../fs/node-lock.ts';
 
 function isCode(e: unknown, ...codes: string[]): boolean {
   return codes.includes((e as { code?: string })?.code ?? '');
 }
-
-/** Linux: field 22 of /proc/PID/stat (start time in clock ticks since boot); undefined elsewhere. */
-function procStart(pid: number): string | undefined {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return s.slice(s.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
-/** Asked on first use: importing this module needs no permission (Deno asks --allow-sys for it). */
-let host: string | undefined;
-const HOST = (): string => (host ??= hostname());
 
 function run(cmd: string, args: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -69,15 +55,8 @@ function walkStats(dir: string, fn: (st: import('node:fs').BigIntStats) => void)
 }
 
 export const nodeStorePort: StorePort = {
+  ...nodeLockPort,
   fs: nodeFsSyncReads,
-  async readFile(path) {
-    try {
-      return new Uint8Array(await readFile(path));
-    } catch (e) {
-      if (isCode(e, 'ENOENT')) return undefined;
-      throw e;
-    }
-  },
   async writeFileAtomic(path, data, tmp) {
     const fh = await open(tmp, 'wx', 0o644);
     try {
@@ -94,21 +73,6 @@ export const nodeStorePort: StorePort = {
     }
     await this.syncDir(path.slice(0, path.lastIndexOf('/')) || '/');
   },
-  async createExclusive(path, data) {
-    // Written under a unique name first, then link()ed into place: link fails with EEXIST like
-    // O_EXCL, and the lock file is never seen empty or half-written.
-    const tmp = `${path}.new-${process.pid}-${randomBytes(4).toString('hex')}`;
-    await writeFile(tmp, data, { flag: 'wx' });
-    try {
-      await link(tmp, path);
-      return true;
-    } catch (e) {
-      if (isCode(e, 'EEXIST')) return false;
-      throw e;
-    } finally {
-      await unlink(tmp).catch(() => {});
-    }
-  },
   async readdir(path) {
     try {
       return (await readdir(path)).sort();
@@ -117,30 +81,10 @@ export const nodeStorePort: StorePort = {
       throw e;
     }
   },
-  async kindOf(path) {
-    try {
-      const st = await lstat(path);
-      return st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
-    } catch (e) {
-      if (isCode(e, 'ENOENT', 'ENOTDIR')) return undefined;
-      throw e;
-    }
-  },
-  async ageMs(path) {
-    try {
-      return Date.now() - (await lstat(path)).mtimeMs;
-    } catch (e) {
-      if (isCode(e, 'ENOENT')) return undefined;
-      throw e;
-    }
-  },
   async mkdirp(path) {
     await mkdir(path, { recursive: true });
   },
   rename,
-  async remove(path) {
-    await rm(path, { recursive: true, force: true });
-  },
   async syncDir(path) {
     const fh = await open(path, 'r');
     try {
@@ -175,24 +119,6 @@ export const nodeStorePort: StorePort = {
       },
     };
   },
-  self(): LockOwner {
-    const start = procStart(process.pid);
-    return { pid: process.pid, host: HOST(), ...(start ? { start } : {}) };
-  },
-  alive(owner) {
-    if (owner.host !== HOST()) return true;
-    try {
-      process.kill(owner.pid, 0);
-    } catch (e) {
-      if (isCode(e, 'ESRCH')) return false;
-    }
-    if (owner.start !== undefined) {
-      const now = procStart(owner.pid);
-      if (now !== undefined && now !== owner.start) return false; // the pid was reused
-    }
-    return true;
-  },
-  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
   async probe(dir) {
     const id = randomBytes(6).toString('hex');
     const a = `${dir}/probe-${id}-a`;

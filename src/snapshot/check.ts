@@ -21,7 +21,7 @@
  * CRC-32 when read; store gc drops the entries no union container uses).
  */
 import { isLayerkitError, wrapError } from '../errors.ts';
-import { acquireLock, readLock } from './lock.ts';
+import { acquireLock, readLock } from '../fs/lock-file.ts';
 import { decodeKey, encodeKey } from './keys.ts';
 import { parseConfig, parseRecord } from './record.ts';
 import { CONTAINER_LABEL, UNION_CONTAINERS_DIR, containerNameOf, parseContainer } from './container-record.ts';

@@ -26,7 +26,7 @@
  */
 import { LayerkitError, wrapError } from '../errors.ts';
 import { diff } from '../api/diff.ts';
-import { acquireLock, type HeldLock } from './lock.ts';
+import { acquireLock, type HeldLock } from '../fs/lock-file.ts';
 import { assertKey, encodeKey, decodeKey, newId } from './keys.ts';
 import { encodeJson, parseConfig, parseRecord, STORE_FORMAT, STORE_VERSION, type StoreConfig } from './record.ts';
 import { CONTAINER_LABEL, containerFileName } from './container-record.ts';

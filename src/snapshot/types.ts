@@ -5,6 +5,7 @@
  * (read-only, a possible parent, with its layer blob); remove is refused while children exist.
  */
 import type { FsLike } from '../fs/types.ts';
+import type { LockPort } from '../fs/lock-file.ts';
 
 export type Kind = 'active' | 'view' | 'committed';
 
@@ -68,12 +69,7 @@ export interface Mount {
 }
 
 /** Who holds the lock: enough to tell whether that process still lives. */
-export interface LockOwner {
-  pid: number;
-  host: string;
-  /** Process start time as the platform reports it (Linux: /proc/PID/stat field 22), when known. */
-  start?: string;
-}
+export type { LockOwner } from '../fs/lock-file.ts';
 
 /** A file being written under a temporary name: bytes, then sync + close, then the caller renames it. */
 export interface TempFile {
@@ -89,31 +85,17 @@ export interface TempFile {
  * Paths are absolute '/'-joined strings. "Missing" results are explicit (undefined, false, []):
  * any other failure is thrown as the platform's error and wrapped by the core.
  */
-export interface StorePort {
+export interface StorePort extends LockPort {
   /** Read side for the diff (layer blobs are made with src/api/diff.ts). */
   readonly fs: FsLike;
-  readFile(path: string): Promise<Uint8Array | undefined>;
   /** Write `data` to `tmp`, fsync it, rename it to `path`, fsync `path`'s directory. */
   writeFileAtomic(path: string, data: Uint8Array, tmp: string): Promise<void>;
-  /** Create `path` with O_EXCL and write `data` (synced); false when it exists. */
-  createExclusive(path: string, data: Uint8Array): Promise<boolean>;
   /** Names in a directory, sorted; [] when it does not exist. */
   readdir(path: string): Promise<string[]>;
-  /** 'dir', 'file', 'other' or undefined (missing); does not follow a final symlink. */
-  kindOf(path: string): Promise<'dir' | 'file' | 'other' | undefined>;
-  /** Age in milliseconds of `path` (mtime), undefined when missing. */
-  ageMs(path: string): Promise<number | undefined>;
   mkdirp(path: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
-  /** Remove a file or a whole tree; nothing to do when missing. */
-  remove(path: string): Promise<void>;
   syncDir(path: string): Promise<void>;
   createTemp(path: string): Promise<TempFile>;
-  /** This process, as it writes itself into a lock. */
-  self(): LockOwner;
-  /** false only when the owner is known to be dead (same host, no such process, or a different start time). */
-  alive(owner: LockOwner): boolean;
-  sleep(ms: number): Promise<void>;
   /** Which ways of sharing file content work in `dir` (probed with real files there). */
   probe(dir: string): Promise<{ reflink: boolean; hardlink: boolean }>;
   /** Fill the empty directory `dst` with a copy of the tree `src`, files shared as `method` says. */

@@ -11,6 +11,7 @@
  */
 import { LayerkitError } from '../../errors.ts';
 import type { StoreFsLike } from '../../fs/store-types.ts';
+import { acquireLock } from '../../fs/lock-file.ts';
 import type { Sha256Like } from '../../hash/engines.ts';
 import { chainIDs } from '../chain-id.ts';
 import { decompress, decompressor, detectCompression, type DecompressFn } from '../decompress.ts';
@@ -31,7 +32,12 @@ import {
 export interface LayoutOptions {
   sha256?: () => Sha256Like;
   decompress?: DecompressFn;
+  /** How long to wait for another process's index.json update (default 30 s): ERR_LAYOUT_LOCKED after. */
+  lockTimeoutMs?: number;
 }
+
+/** The lock file beside index.json while it is read, changed and replaced (removed after). */
+export const INDEX_LOCK = 'index.json.lock';
 
 export interface ImageLayer {
   descriptor: Descriptor;
@@ -92,12 +98,14 @@ export class OciLayout {
   readonly blobs: BlobStore;
   readonly #sha256: () => Sha256Like;
   readonly #decompress: DecompressFn | undefined;
+  readonly #lockTimeout: number;
 
   private constructor(fs: StoreFsLike, root: string, options: LayoutOptions) {
     this.fs = fs;
     this.root = root.length > 1 ? root.replace(/\/+$/, '') : root;
     this.#sha256 = options.sha256 ?? newSha256;
     this.#decompress = options.decompress;
+    this.#lockTimeout = options.lockTimeoutMs ?? 30_000;
     this.blobs = new BlobStore(fs, this.root, this.#sha256);
   }
 
@@ -301,11 +309,30 @@ export class OciLayout {
     return manDesc;
   }
 
-  /** Point `tag` at `desc` (whose blob must be in the layout): index.json replaced atomically. */
+  /**
+   * Point `tag` at `desc` (whose blob must be in the layout): index.json replaced atomically, read
+   * and written under index.json.lock where the fs can lock (another process tagging the same
+   * layout at the same moment would otherwise lose its tag: read, read, write, write).
+   */
   async tag(tag: string, desc: Descriptor): Promise<void> {
     checkTag(tag);
     await this.blobs.size(desc.digest);
-    await writeIndex(this.fs, this.root, withTag(await this.index(), tag, desc));
+    await this.#underIndexLock(`tag ${tag}`, async () => {
+      await writeIndex(this.fs, this.root, withTag(await this.index(), tag, desc));
+    });
+  }
+
+  async #underIndexLock(op: string, fn: () => Promise<void>): Promise<void> {
+    const port = this.fs.lock;
+    if (!port) return fn();
+    const held = await acquireLock(port, `${this.root}/${INDEX_LOCK}`, op, this.#lockTimeout, {
+      what: `image layout ${this.root}`, code: 'ERR_LAYOUT_LOCKED',
+    });
+    try {
+      await fn();
+    } finally {
+      await held.release();
+    }
   }
 }
 

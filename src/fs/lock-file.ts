@@ -1,7 +1,8 @@
 /**
- * The store lock: serialises every mutation (prepare, view, commit, remove, check) across
- * processes and threads. Readers (stat, list, usage) take no lock: every file they read is
- * replaced atomically, and a half-finished mutation is invisible to them (see store.ts).
+ * Lock files: one process at a time across processes and threads. The snapshot store's lock
+ * serialises every store mutation (prepare, view, commit, remove, check; readers take no lock:
+ * every file they read is replaced atomically, see snapshot/store.ts); an image layout's lock
+ * serialises index.json updates (oci/layout/layout.ts).
  *
  * Why a lock FILE created with O_EXCL ('wx') rather than flock: Node and Deno have no flock or
  * fcntl locks, and a native addon would need a compiler on every machine. Creating a file with
@@ -15,9 +16,42 @@
  * owner, so two processes that both saw the stale lock cannot remove a fresh one. A lock.break
  * older than BREAK_STALE_MS (its maker died in those few microseconds) is removed.
  */
-import { LayerkitError, wrapError } from '../errors.ts';
-import { encodeJson } from './record.ts';
-import type { LockOwner, StorePort } from './types.ts';
+import { LayerkitError, wrapError, type ErrorCode } from '../errors.ts';
+
+/** Who holds a lock: enough to tell, on the same host, whether it is still running. */
+export interface LockOwner {
+  pid: number;
+  host: string;
+  /** Process start time as the platform reports it (Linux: /proc/PID/stat field 22), when known. */
+  start?: string;
+}
+
+/** What the lock protocol needs of a platform (a subset of the store's port). */
+export interface LockPort {
+  /** Create `path` with O_EXCL and write `data` (synced); false when it exists. */
+  createExclusive(path: string, data: Uint8Array): Promise<boolean>;
+  readFile(path: string): Promise<Uint8Array | undefined>;
+  /** Remove a file or a tree; no error if missing. */
+  remove(path: string): Promise<void>;
+  /** 'dir', 'file', 'other' or undefined (missing); does not follow a final symlink. */
+  kindOf(path: string): Promise<'dir' | 'file' | 'other' | undefined>;
+  /** Age in milliseconds of `path` (mtime), undefined when missing. */
+  ageMs(path: string): Promise<number | undefined>;
+  self(): LockOwner;
+  /** false only when the owner is known to be dead (same host, no such process, or a different start time). */
+  alive(owner: LockOwner): boolean;
+  sleep(ms: number): Promise<void>;
+}
+
+/** What a lock guards, for the error when it cannot be taken. */
+export interface LockSubject {
+  /** e.g. "store", "image layout /x" (default "store"). */
+  what?: string;
+  /** default ERR_STORE_LOCKED */
+  code?: ErrorCode;
+}
+
+const encodeJson = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v, null, 2) + '\n');
 
 const BREAK_STALE_MS = 10_000;
 
@@ -42,7 +76,7 @@ function parseLock(bytes: Uint8Array | undefined): LockFileContent | undefined {
   return undefined;
 }
 
-export async function readLock(port: StorePort, path: string): Promise<LockFileContent | undefined> {
+export async function readLock(port: LockPort, path: string): Promise<LockFileContent | undefined> {
   return parseLock(await port.readFile(path));
 }
 
@@ -50,7 +84,7 @@ export async function readLock(port: StorePort, path: string): Promise<LockFileC
  * Take the lock at `path`, waiting up to `timeoutMs` for a live holder. ERR_STORE_LOCKED names the
  * holder when the wait runs out.
  */
-export async function acquireLock(port: StorePort, path: string, op: string, timeoutMs: number): Promise<HeldLock> {
+export async function acquireLock(port: LockPort, path: string, op: string, timeoutMs: number, subject: LockSubject = {}): Promise<HeldLock> {
   const me: LockFileContent = { ...port.self(), op, acquired: new Date().toISOString() };
   const bytes = encodeJson(me);
   const deadline = Date.now() + timeoutMs;
@@ -90,14 +124,14 @@ export async function acquireLock(port: StorePort, path: string, op: string, tim
     }
     if (Date.now() >= deadline) {
       const who = holder ? `process ${holder.pid} on ${holder.host} (${holder.op}, since ${holder.acquired})` : 'an unknown process';
-      throw new LayerkitError('ERR_STORE_LOCKED', `store is locked by ${who}: ${path}`, { path, holder });
+      throw new LayerkitError(subject.code ?? 'ERR_STORE_LOCKED', `${subject.what ?? 'store'} is locked by ${who}: ${path}`, { path, holder });
     }
     await port.sleep(delay);
     delay = Math.min(delay * 2, 50);
   }
 }
 
-async function breakStale(port: StorePort, path: string, seen: LockFileContent | undefined): Promise<boolean> {
+async function breakStale(port: LockPort, path: string, seen: LockFileContent | undefined): Promise<boolean> {
   const breaker = `${path}.break`;
   if (!(await port.createExclusive(breaker, encodeJson(port.self())))) {
     const age = await port.ageMs(breaker);
