@@ -405,6 +405,11 @@ export class UnionView implements MutableFsLike {
   // ---- WritableFsLike ----
 
   async writeFile(path: string, data: Uint8Array): Promise<void> {
+    await this.upper.writeFile(await this.#toWrite(path), data);
+  }
+
+  /** The upper's name for `path`, made ready to be written from the start (a lower file copied up without its bytes). */
+  async #toWrite(path: string): Promise<string> {
     const [rel, f] = await this.#resolve(path, true, 'open');
     if (f?.stat.type === 'dir') throw fsError('EISDIR', 'open', path);
     if (f?.src === 'lower') await this.#copyUp(rel, false);
@@ -412,7 +417,7 @@ export class UnionView implements MutableFsLike {
       this.#refuseMarkerName(rel);
       await this.#prepareNew(rel);
     }
-    await this.upper.writeFile(this.#up(rel), data);
+    return this.#up(rel);
   }
 
   /**
@@ -422,14 +427,7 @@ export class UnionView implements MutableFsLike {
    * close.
    */
   async writeFileStream(path: string): Promise<WriteHandleLike> {
-    const [rel, f] = await this.#resolve(path, true, 'open');
-    if (f?.stat.type === 'dir') throw fsError('EISDIR', 'open', path);
-    if (f?.src === 'lower') await this.#copyUp(rel, false);
-    else if (!f) {
-      this.#refuseMarkerName(rel);
-      await this.#prepareNew(rel);
-    }
-    const host = this.#up(rel);
+    const host = await this.#toWrite(path);
     if (this.upper.writeFileStream) return this.upper.writeFileStream(host);
     const parts: Uint8Array[] = [];
     const upper = this.upper;
