@@ -52,6 +52,8 @@ export async function diff(fs: FsLike, oldSpec: string, newSpec: string, sink: L
     opaque: options.opaque,
     fs,
     root: r.new.root,
+    // NEW's entries were walked from these files: one that changes before it is packed is an error
+    checkUnchanged: true,
     compression: options.compression ?? 'gzip',
     level: options.level,
     sourceDateEpoch: options.sourceDateEpoch,

@@ -43,6 +43,13 @@ export interface LayerOptions {
   sha256?: () => Sha256Like;
   /** Bytes per file read (default 1 MiB). */
   readSize?: number;
+  /**
+   * Check that each file is still what its entry says (size, mtime to the nanosecond, mode, owner)
+   * before and after its bytes are read: ERR_FILE_CHANGED otherwise, so a header and a body never
+   * come from two versions of a file. For entries walked from the same files (diff, commit);
+   * without it only the size is checked, and entries may carry metadata of their own.
+   */
+  checkUnchanged?: boolean;
 }
 
 export interface LayerResult {
@@ -156,7 +163,7 @@ function* tarItems(plan: PlanItem[], o: LayerOptions): Generator<TarItem> {
         if (e.type === 'socket') break; // G9 (the plan drops them already)
         const header = headerOf(item.path, e, o.sourceDateEpoch, filter);
         yield e.type === 'file'
-          ? { header, body: readFile(o.fs, joinPath(o.root, item.path), item.path, e.size, readSize) }
+          ? { header, body: readFile(o.fs, joinPath(o.root, item.path), item.path, e, readSize, o.checkUnchanged === true) }
           : { header };
         break;
       }
@@ -197,21 +204,33 @@ function headerOf(path: string, e: Entry, sde: number | undefined, filter: (name
 }
 
 /**
- * Exactly `size` bytes of the file, in fresh buffers (consumers may hold them). The file must still
- * be a regular file of that size, must not end early and must have nothing past `size`: otherwise
- * ERR_FILE_CHANGED, never a layer with content that matches neither version.
+ * Exactly `size` bytes of the file, in fresh buffers (consumers may hold them). Before the first
+ * byte and after the last, the file must still be a regular file of that size and, when `strict`
+ * (checkUnchanged), have the entry's mtime to the nanosecond, mode and owner (what its tar header
+ * says); it must not end early nor have anything past `size`: otherwise ERR_FILE_CHANGED, never a
+ * layer whose header and content come from two versions of the file. (A rewrite of the same size
+ * in the same clock tick keeps the mtime and cannot be seen; see Entry.racy.)
  */
-async function* readFile(fs: FsLike, full: string, path: string, size: number, readSize: number): AsyncGenerator<Uint8Array> {
+async function* readFile(fs: FsLike, full: string, path: string, e: Entry, readSize: number, strict: boolean): AsyncGenerator<Uint8Array> {
+  const size = e.size;
   const changed = (what: string, data: Record<string, unknown>): LayerkitError =>
     new LayerkitError('ERR_FILE_CHANGED', `pack ${path}: ${what} while it was being written to the layer; snapshot again`, { path, expectedSize: size, ...data });
-  let st;
-  try {
-    st = await fs.lstat(full);
-  } catch (e) {
-    throw wrapError(e, `pack ${path}`);
-  }
-  if (!st.isFile()) throw changed('it is no longer a regular file', {});
-  if (st.size !== size) throw changed(`its size changed to ${st.size}`, { size: st.size });
+  const check = async (when: string): Promise<void> => {
+    let st;
+    try {
+      st = await fs.lstat(full);
+    } catch (err) {
+      throw wrapError(err, `pack ${path}`);
+    }
+    if (!st.isFile()) throw changed(`it is no longer a regular file (${when})`, {});
+    if (st.size !== size) throw changed(`its size changed to ${st.size} (${when})`, { size: st.size });
+    if (!strict) return;
+    if (st.mtimeNs !== e.mtimeNs) throw changed(`it was modified (${when}: mtime ${st.mtimeNs} ns, the trees were compared at ${e.mtimeNs})`, { mtimeNs: String(st.mtimeNs) });
+    if (st.mode !== e.mode || st.uid !== e.uid || st.gid !== e.gid) {
+      throw changed(`its mode or owner changed (${when})`, { mode: st.mode, uid: st.uid, gid: st.gid });
+    }
+  };
+  await check('before reading it');
   let fh;
   try {
     fh = await fs.open(full);
@@ -230,12 +249,16 @@ async function* readFile(fs: FsLike, full: string, path: string, size: number, r
         got += n;
       }
       pos += want;
-      if (pos === size && (await readAt(fh, new Uint8Array(1), 0, 1, size, path)) > 0) {
-        throw changed('it grew', {});
+      if (pos === size) {
+        if ((await readAt(fh, new Uint8Array(1), 0, 1, size, path)) > 0) throw changed('it grew', {});
+        await check('after reading it');
       }
       yield buf;
     }
-    if (size === 0 && (await readAt(fh, new Uint8Array(1), 0, 1, 0, path)) > 0) throw changed('it grew', {});
+    if (size === 0) {
+      if ((await readAt(fh, new Uint8Array(1), 0, 1, 0, path)) > 0) throw changed('it grew', {});
+      await check('after reading it');
+    }
   } finally {
     await fh.close();
   }

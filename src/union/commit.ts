@@ -159,6 +159,8 @@ export async function commitView(view: UnionView, sink: LayerSink, options: Comm
     oldSummary: await lowerSummary(view, changes),
     fs: view.upper,
     root: view.upperRoot,
+    // the entries were lstat'ed from these upper files just before
+    checkUnchanged: true,
   }, sink);
   return { ...result, changes: changes.length, counts };
 }
