@@ -58,14 +58,14 @@ export async function createAtomicFile(path: string): Promise<AtomicFile> {
 }
 
 /** Refuse an output path inside a tree being read: the layer would contain itself. */
-export async function assertOutsideTrees(output: string, trees: string[]): Promise<void> {
+export async function assertOutsideTrees(output: string, trees: string[], doing = 'being diffed'): Promise<void> {
   const parent = await realpath(dirname(resolve(output))).catch(() => resolve(dirname(output)));
   const out = join(parent, basename(output));
   for (const t of trees) {
     const root = await realpath(t).catch(() => undefined);
     if (!root) continue;
     if (out === root || out.startsWith(root.endsWith(sep) ? root : root + sep)) {
-      throw new LayerkitError('ERR_INVALID_ARG', `output ${output} is inside the tree ${t} being diffed: write it elsewhere`, { output, tree: t });
+      throw new LayerkitError('ERR_INVALID_ARG', `output ${output} is inside the tree ${t} ${doing}: write it elsewhere`, { output, tree: t });
     }
   }
 }

@@ -6,6 +6,7 @@ import { newWalkStats } from '../tree/walk.ts';
 import { saveManifest, readManifestFile } from '../tree/manifest-file.ts';
 import { excludePredicate } from '../api/tree-source.ts';
 import { log, usageError } from './io.ts';
+import { assertOutsideTrees } from './output.ts';
 import { EXCLUDE_HELP, EXCLUDE_OPTIONS, excludePatterns } from './options.ts';
 
 export const SNAPSHOT_HELP = `Usage: layerkit snapshot [options] DIR -o FILE
@@ -41,6 +42,8 @@ export async function snapshotCommand(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw usageError('snapshot: give exactly one DIR (see layerkit snapshot --help)');
   if (!values.output) throw usageError('snapshot: -o FILE is required');
   const dir = positionals[0]!;
+  // The manifest (its temp name first) would be recorded in itself, and differ from the tree at once.
+  await assertOutsideTrees(values.output, [dir], 'being snapshotted');
   // Streaming: the previous manifest is read, the tree walked and the new manifest written in step.
   const previous = values.previous ? readManifestFile(nodeFs, values.previous) : undefined;
   const t0 = performance.now();

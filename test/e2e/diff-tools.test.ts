@@ -708,6 +708,14 @@ describe('bad input: the documented exit status, the path named, nothing left be
     }
   });
 
+  it('a snapshot written inside the tree it records: ERR_INVALID_ARG (exit 3), nothing written', () => {
+    const { neu } = fresh();
+    const before = [...scan(neu).keys()];
+    const out = join(neu, 'a', 'tree.snap');
+    expectFailure(cli(['snapshot', neu, '-o', out]), 3, 'ERR_INVALID_ARG', [out, neu]);
+    expect([...scan(neu).keys()]).toEqual(before);
+  });
+
   it('the bad-input cases are real: the same pair without the fault diffs fine', () => {
     const { old, neu, outDir } = fresh();
     const out = join(outDir, 'layer.tar.gz');
