@@ -110,6 +110,8 @@ export const CODES = {
   ERR_STORE_LOCKED: EXIT.io,
   /** Another live process is updating the image layout's index.json and did not finish in time. */
   ERR_LAYOUT_LOCKED: EXIT.io,
+  /** Another live process is writing into, committing or removing the container and did not finish in time. */
+  ERR_CONTAINER_LOCKED: EXIT.io,
   /** The store's metadata or blobs are damaged or contradict each other (see `layerkit store check`). */
   ERR_STORE_CORRUPT: EXIT.integrity,
   /** The store was written by a format version this build does not read. */

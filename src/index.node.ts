@@ -20,5 +20,6 @@ export {
   pruneUnionCache, unionCacheDir, type OpenedUnionContainer, type UnionWriter,
 } from './api/union-container.ts';
 export type { FarmContainerRecord, UnionContainerRecord } from './snapshot/container-record.ts';
+export { withContainerLock } from './snapshot/containers.ts';
 export { openCachedLayer, encodeTarIndex, decodeTarIndex, type CachedLayer } from './union/layer-cache.ts';
 export { openCachedLower, cacheLowerPath, type CachedLower } from './union/lower-cache.ts';

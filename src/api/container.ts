@@ -25,8 +25,8 @@ import type { Descriptor } from '../oci/layout/descriptor.ts';
 import { OciLayout, type ResolvedImage } from '../oci/layout/layout.ts';
 import type { Compression } from '../oci/media-types.ts';
 import { CHAIN_LABEL, type ContainerRecord, type FarmContainerRecord } from '../snapshot/container-record.ts';
-import { commitUnionContainer, unionContainerChanges } from './union-container.ts';
-import { createContainerRecord, getContainer, listContainers, newContainerName, removeContainerRecord } from '../snapshot/containers.ts';
+import { commitUnionLocked, unionContainerChanges } from './union-container.ts';
+import { createContainerRecord, getContainer, listContainers, newContainerName, removeContainerRecord, withContainerLock } from '../snapshot/containers.ts';
 import { newId } from '../snapshot/keys.ts';
 import type { SnapshotStore } from '../snapshot/store.ts';
 import type { Mount } from '../snapshot/types.ts';
@@ -171,7 +171,14 @@ export interface CommittedContainer {
 export async function commitContainer(store: SnapshotStore, ports: ContainerPorts, name: string, layoutDir: string, tag: string,
   options: CommitContainerOptions = {}): Promise<CommittedContainer> {
   checkTag(tag);
-  if ((await getContainer(store, name)).kind === 'union') return commitUnionContainer(store, ports, name, layoutDir, tag, options);
+  return withContainerLock(store, name, 'commit', async () => {
+    if ((await getContainer(store, name)).kind === 'union') return commitUnionLocked(store, ports, name, layoutDir, tag, options);
+    return commitFarmLocked(store, ports, name, layoutDir, tag, options);
+  });
+}
+
+async function commitFarmLocked(store: SnapshotStore, ports: ContainerPorts, name: string, layoutDir: string, tag: string,
+  options: CommitContainerOptions): Promise<CommittedContainer> {
   const { record, parent, tree } = await containerTrees(store, name);
   const layout = await OciLayout.open(ports.layoutFs, layoutDir);
   const base = await layout.resolveManifest(record.image.manifest as Descriptor, record.image.tag);
@@ -186,7 +193,7 @@ export async function commitContainer(store: SnapshotStore, ports: ContainerPort
 
 /** Remove the container: its record and its active snapshot or union upper (the image's snapshots and the layer cache stay). */
 export function removeContainer(store: SnapshotStore, name: string): Promise<ContainerRecord> {
-  return removeContainerRecord(store, name);
+  return withContainerLock(store, name, 'rm', () => removeContainerRecord(store, name));
 }
 
 /**

@@ -21,7 +21,7 @@ import { checkTag } from '../oci/layout/index-file.ts';
 import type { Descriptor } from '../oci/layout/descriptor.ts';
 import { OciLayout, type ResolvedImage } from '../oci/layout/layout.ts';
 import { UNION_CACHE_DIR, type UnionContainerRecord } from '../snapshot/container-record.ts';
-import { createUnionContainerRecord, getContainer, listContainers, newContainerName } from '../snapshot/containers.ts';
+import { createUnionContainerRecord, getContainer, listContainers, newContainerName, withContainerLock } from '../snapshot/containers.ts';
 import type { SnapshotStore } from '../snapshot/store.ts';
 import type { TreeWriter } from '../snapshot/tree-writer.ts';
 import type { TreeChange } from '../tree/changes.ts';
@@ -107,6 +107,12 @@ export function unionContainerChanges(store: SnapshotStore, ports: Pick<Containe
 export async function commitUnionContainer(store: SnapshotStore, ports: Pick<ContainerPorts, 'layoutFs' | 'treeFs'>, name: string, layoutDir: string, tag: string,
   options: CommitContainerOptions = {}): Promise<CommittedContainer> {
   checkTag(tag);
+  return withContainerLock(store, name, 'commit', () => commitUnionLocked(store, ports, name, layoutDir, tag, options));
+}
+
+/** commitUnionContainer for a caller that holds the container's lock (commitContainer). */
+export async function commitUnionLocked(store: SnapshotStore, ports: Pick<ContainerPorts, 'layoutFs' | 'treeFs'>, name: string, layoutDir: string, tag: string,
+  options: CommitContainerOptions): Promise<CommittedContainer> {
   return withView(store, ports, name, async (o) => {
     const layout = layoutDir === o.record.image.layout ? o.layout : await OciLayout.open(ports.layoutFs, layoutDir);
     const base = layout === o.layout ? o.image : await layout.resolveManifest(o.record.image.manifest as Descriptor, o.record.image.tag);

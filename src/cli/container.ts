@@ -15,6 +15,7 @@ import {
   removeContainer, type ContainerPorts,
 } from '../api/container.ts';
 import { createUnionContainer, openUnionWriter, pruneUnionCache, type UnionWriter } from '../api/union-container.ts';
+import { withContainerLock } from '../snapshot/containers.ts';
 import { rfc3339 } from '../oci/image-config.ts';
 import { wrapError } from '../errors.ts';
 import { log, out, usageError } from './io.ts';
@@ -213,6 +214,11 @@ type Writer = TreeWriter & { isDir(path: string): Promise<boolean> };
 
 /** Run `fn` with a writer on the container: the snapshot writer (farm) or the union view's (union). */
 async function withWriter(store: Awaited<ReturnType<typeof openStore>>, ports: ContainerPorts, name: string, fn: (w: Writer) => Promise<void>): Promise<void> {
+  await getContainer(store, name); // ERR_CONTAINER_NOT_FOUND before any lock file is made
+  await withContainerLock(store, name, 'write', () => writeLocked(store, ports, name, fn));
+}
+
+async function writeLocked(store: Awaited<ReturnType<typeof openStore>>, ports: ContainerPorts, name: string, fn: (w: Writer) => Promise<void>): Promise<void> {
   const r = await getContainer(store, name);
   if (r.kind === 'union') {
     const u: UnionWriter = await openUnionWriter(store, ports, name);

@@ -12,7 +12,8 @@
  *     active or not labelled as its own, or whose snapshot's parent is not the recorded chain ID;
  *     a union container record whose upper directory is missing
  * leftovers (harmless; what a killed process leaves; removed by --repair or the next mutation):
- *   - entries in tmp/, a stale lock, an active record superseded by its commit,
+ *   - entries in tmp/, a stale lock (the store's, or a container's in container-locks/ whose
+ *     holder is gone), an active record superseded by its commit,
  *     trees and blobs no record refers to, an active snapshot labelled as a container that has
  *     no container record (an interrupted container create or rm), a union container directory
  *     (union/containers/<name>) without a record
@@ -192,6 +193,15 @@ export async function checkStore(store: SnapshotStore, options: CheckOptions): P
     const badRecords = errors.some((e) => e.kind === 'bad-record');
     for (const t of g.trees) left('orphan-tree', t, badRecords ? 'no readable record refers to this tree (a damaged record may)' : 'no record refers to this tree (an interrupted prepare or remove)');
     for (const b of g.blobs) left('orphan-blob', b, 'no record refers to this blob (an interrupted commit or remove)');
+    // Container locks whose holder is gone (a killed cp, commit or rm); live ones are in use.
+    const staleContainerLocks: string[] = [];
+    for (const n of await port.readdir(store.containerLocksDir)) {
+      const p = `${store.containerLocksDir}/${n}`;
+      const holder = n.endsWith('.lock') ? await readLock(port, p) : undefined;
+      if (holder && port.alive(holder)) continue;
+      staleContainerLocks.push(p);
+      left('stale-lock', p, holder ? `container lock left by process ${holder.pid} (${holder.op}), which is gone` : 'a container lock file of an interrupted command');
+    }
 
     if (options.repair) {
       for (const n of await port.readdir(store.tmpDir)) await port.remove(`${store.tmpDir}/${n}`);
@@ -200,6 +210,7 @@ export async function checkStore(store: SnapshotStore, options: CheckOptions): P
         for (const r of orphanContainers) await store.removeLocked(set, r.key);
       }
       for (const p of orphanUppers) await port.remove(p);
+      for (const p of staleContainerLocks) await port.remove(p);
       if (!badRecords) await store.collectGarbage(set);
       repaired = leftovers.filter((l) => !(badRecords && (l.kind === 'orphan-tree' || l.kind === 'orphan-blob'))
         && !((badContainers || badRecords) && l.kind === 'orphan-container-snapshot')).length;

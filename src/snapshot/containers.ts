@@ -9,8 +9,31 @@ import {
   unionContainerDir, unionUpperDir, type ContainerImage, type ContainerRecord, type UnionContainerRecord,
 } from './container-record.ts';
 import { newId } from './keys.ts';
+import { acquireLock } from '../fs/lock-file.ts';
 import type { SnapshotStore } from './store.ts';
 import type { Mount } from './types.ts';
+
+/**
+ * Run `fn` holding the container's lock (container-locks/<name>.lock): commands that write into a
+ * container, commit it or remove it take turns, so a commit never packs half of a `container cp`
+ * and `rm` never pulls the tree from under a writer (docker pauses a container to commit it).
+ * Taken before the store lock, never while holding it. Readers (diff, ls) take none.
+ */
+export async function withContainerLock<T>(store: SnapshotStore, name: string, op: string, fn: () => Promise<T>): Promise<T> {
+  assertContainerName(name);
+  const path = store.containerLockPath(name);
+  try {
+    await store.port.mkdirp(store.containerLocksDir);
+  } catch (e) {
+    throw wrapError(e, `container ${name}: lock`);
+  }
+  const held = await acquireLock(store.port, path, `container ${op} ${name}`, store.lockTimeoutMs, { what: `container ${JSON.stringify(name)}`, code: 'ERR_CONTAINER_LOCKED' });
+  try {
+    return await fn();
+  } finally {
+    await held.release();
+  }
+}
 
 export async function readContainer(store: SnapshotStore, name: string): Promise<ContainerRecord | undefined> {
   assertContainerName(name);

@@ -92,6 +92,11 @@ export class SnapshotStore {
   get tmpDir(): string { return `${this.root}/tmp`; }
   get emptyDir(): string { return `${this.root}/empty`; }
   get containersDir(): string { return `${this.root}/containers`; }
+  /** One lock file per container while a command writes into it, commits or removes it. */
+  get containerLocksDir(): string { return `${this.root}/container-locks`; }
+  containerLockPath(name: string): string { return `${this.containerLocksDir}/${containerFileName(name).replace(/\.json$/, '')}.lock`; }
+  /** How long a lock of this store is waited for. */
+  get lockTimeoutMs(): number { return this.#lockTimeout; }
   containerPath(name: string): string { return `${this.containersDir}/${containerFileName(name)}`; }
   metaPath(key: string): string { return `${this.metaDir}/${encodeKey(key)}.json`; }
   treePath(id: string): string { return `${this.snapshotsDir}/${id}`; }
