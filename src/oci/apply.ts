@@ -200,6 +200,8 @@ class Applier {
   /** Directories (by cleaned name) this layer changed below: their mtime before the first change (null: did not exist). */
   #touched = new Map<string, bigint | null>();
   #whiteouts = 0;
+  /** The resolver's generation when this layer began (see #dirNow). */
+  #layerGeneration = -1;
   /** Directories of this layer that existed already: [name, the xattr names the entry sets]. */
   #relisted: [string, Set<string>, boolean][] = [];
 
@@ -246,6 +248,7 @@ class Applier {
     this.#whiteouts = 0;
     this.#relisted = [];
     this.#paths.invalidate();
+    this.#layerGeneration = this.#paths.generation;
     let entries = 0;
     for await (const e of readTar(tapped, { limits: this.#limits })) {
       entries++;
@@ -298,6 +301,8 @@ class Applier {
 
   /** Host path of the directory `rel` as the target is now (null: gone, or not a directory). */
   async #dirNow(rel: string): Promise<string | null> {
+    // No directory or symlink went since the layer began: a directory seen in it is still there.
+    if (this.#paths.generation === this.#layerGeneration) return rel === '' ? this.#root : this.#paths.name(rel, false);
     return (await this.#dirStat(rel))?.host ?? null;
   }
 
@@ -378,6 +383,12 @@ class Applier {
       }
     }
     this.#written.add(host);
+    if (e.type === 'dir') {
+      // Listed by this layer: its mode and time are set after the layer, so its mtime before the
+      // changes below it need not be looked up (#touch); made just now, it resolves without an lstat.
+      if (!this.#touched.has(rel)) this.#touched.set(rel, null);
+      if (created === 'done') this.#paths.created(rel, host);
+    }
     if (typeof created === 'object') {
       try {
         await this.#metadata(host, rel, e, created);

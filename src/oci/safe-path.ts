@@ -65,10 +65,17 @@ export class RootResolver {
     return this.#root;
   }
 
+  /**
+   * Bumped by every invalidate(): while it stays the same, no directory or symlink the resolver
+   * knows of was removed, so every directory seen since is still a directory where it was.
+   */
+  generation = 0;
+
   /** Forget resolved directories (after anything was removed from the target). */
   invalidate(): void {
     this.#cache.clear();
     this.#viaLinks.clear();
+    this.generation++;
   }
 
   /**
@@ -143,6 +150,15 @@ export class RootResolver {
     if (this.#cache.size >= CACHE_MAX) this.#cache.clear();
     this.#cache.set(dir, out);
     return out;
+  }
+
+  /**
+   * The caller has just made the directory `host` for the cleaned name `dir` (mkdir at the host
+   * path name() gave, so a real directory): later names below it resolve without an lstat.
+   */
+  created(dir: string, host: string): void {
+    if (this.#cache.size >= CACHE_MAX) this.#cache.clear();
+    this.#cache.set(dir, host);
   }
 
   /** Host path of a cleaned non-root name: parents resolved, the final component as it is. */
