@@ -194,7 +194,10 @@ class Applier {
   devicesSkipped = 0;
   readonly #xattrs: ApplyXattrs;
   // Per layer:
+  /** Names this layer wrote whose directory it did not make (#wrote), for #opaque. */
   #written = new Set<string>();
+  /** Directories this layer made for its directory entries. */
+  #madeDirs = new Set<string>();
   /** Directories of this layer by name: mode and time are set after the layer (A9; a read-only mode would block writing below it). */
   #dirTimes: [string, number, bigint][] = [];
   /** Directories (by cleaned name) this layer changed below: their mtime before the first change (null: did not exist). */
@@ -212,6 +215,8 @@ class Applier {
     this.#limits = limits;
     this.#o = o;
     this.#paths = new RootResolver(fs, root, limits.maxSymlinkHops);
+    // A parent a layer did not list, made on the way (A7), holds only that layer's names too.
+    this.#paths.onMade = (host) => this.#madeDirs.add(host);
     this.#xattrs = new ApplyXattrs(fs, (kind, path, message) => this.#warn(kind, path, message));
     this.rootless = o.rootless === true;
   }
@@ -243,6 +248,7 @@ class Applier {
       tarSize += c.length;
     });
     this.#written = new Set([this.#marker]);
+    this.#madeDirs = new Set();
     this.#dirTimes = [];
     this.#touched = new Map();
     this.#whiteouts = 0;
@@ -282,6 +288,7 @@ class Applier {
       await this.#fs.lutimes(host, t);
     }
     this.#written = new Set();
+    this.#madeDirs = new Set();
     this.#dirTimes = [];
     this.#touched = new Map();
     this.#relisted = [];
@@ -370,7 +377,7 @@ class Applier {
       });
       if (existing) await this.#remove(host, existing.type);
     }
-    const created = await this.#create(host, rel, e, false);
+    let created = await this.#create(host, rel, e, false);
     if (created === 'skipped' || created === 'link') return;
     if (created === 'exists') {
       const existing = await this.#fs.lstat(host);
@@ -378,16 +385,22 @@ class Applier {
         this.#relisted.push([rel, new Set(Object.keys(e.xattrs ?? {})), e.uid !== 0 || e.gid !== 0]);
       } else {
         await this.#remove(host, existing.type);
-        const again = await this.#create(host, rel, e, true);
-        if (again === 'skipped' || again === 'link') return;
+        // the second try's result stands for the first (an open file handle above all: it must
+        // be used and closed, or every replaced file would keep a descriptor open: EMFILE)
+        created = await this.#create(host, rel, e, true);
+        if (created === 'skipped' || created === 'link') return;
       }
     }
-    this.#written.add(host);
-    if (e.type === 'dir') {
-      // Listed by this layer: its mode and time are set after the layer, so its mtime before the
-      // changes below it need not be looked up (#touch); made just now, it resolves without an lstat.
+    if (e.type === 'dir' && created === 'done') {
+      // Made by this layer: everything below it is the layer's (#opaque keeps it whole), it
+      // resolves without an lstat, and as a listed directory its mode and time are set after the
+      // layer, so its mtime before the changes below it is not looked up (#touch).
+      this.#madeDirs.add(host);
+      this.#paths.created(rel, host);
       if (!this.#touched.has(rel)) this.#touched.set(rel, null);
-      if (created === 'done') this.#paths.created(rel, host);
+    } else {
+      this.#wrote(host);
+      if (e.type === 'dir' && !this.#touched.has(rel)) this.#touched.set(rel, null);
     }
     if (typeof created === 'object') {
       try {
@@ -398,6 +411,18 @@ class Applier {
       return;
     }
     await this.#metadata(host, rel, e);
+  }
+
+  /**
+   * Remember that this layer wrote `host`, for #opaque. A name inside a directory this layer made
+   * needs no entry: #opaque keeps such directories whole. So a layer of new trees (a base layer, a
+   * new /opt/app) keeps a set of its top names only, not of every name (500 k entries: -50 MiB and
+   * -10 s of set upkeep and garbage collection).
+   */
+  #wrote(host: string): void {
+    const k = host.lastIndexOf('/');
+    const parent = k > 0 ? host.slice(0, k) : '/';
+    if (!this.#madeDirs.has(parent)) this.#written.add(host);
   }
 
   /**
@@ -428,7 +453,7 @@ class Applier {
           return 'done';
         case 'link':
           await this.#fs.link(await this.#linkTarget(e), host);
-          this.#written.add(host);
+          this.#wrote(host);
           return 'link'; // A8: no metadata on hardlinks (CVE-2021-32760)
         case 'char':
         case 'block':
@@ -512,11 +537,12 @@ class Applier {
   /** A5: remove everything below `dir` not written earlier by this layer (containerd's walk). */
   async #opaque(dir: string): Promise<void> {
     const host = await this.#paths.dir(dir, true);
-    if (host === null) return;
+    if (host === null || this.#madeDirs.has(host)) return; // made by this layer: nothing lower in it
     let removed = false;
     const clear = async (d: string): Promise<void> => {
       for (const child of await this.#fs.readdir(d)) {
         const p = hostPath(d, child);
+        if (this.#madeDirs.has(p)) continue; // the layer's own directory, whole
         if (this.#written.has(p)) {
           const st = await this.#fs.lstat(p);
           if (st.type === 'dir') await clear(p);

@@ -65,6 +65,9 @@ export class RootResolver {
     return this.#root;
   }
 
+  /** Told of every missing directory the resolver makes (A7), by host path. */
+  onMade?: (host: string) => void;
+
   /**
    * Bumped by every invalidate(): while it stays the same, no directory or symlink the resolver
    * knows of was removed, so every directory seen since is still a directory where it was.
@@ -129,6 +132,7 @@ export class RootResolver {
         if ((e as { code?: string }).code !== 'ENOENT') throw e;
         if (!create) return null;
         await this.#fs.mkdir(host, { mode: 0o755 });
+        this.onMade?.(host);
         continue;
       }
       if (st.type === 'dir') continue;

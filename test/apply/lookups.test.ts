@@ -45,3 +45,61 @@ describe('apply: lookups', () => {
     expect((await fs.lstat('/t/d4')).mtimeNs).toBe(1004_000_000_000n);
   });
 });
+
+describe('apply: descriptors', () => {
+  it('a layer that replaces 400 files of a lower one leaves no descriptor open (it used to leak one per replaced file: EMFILE past ulimit -n)', async () => {
+    const { mkdtempSync, readdirSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { nodeFs } = await import('../../src/fs/node.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'layerkit-fds-'));
+    try {
+      const names = Array.from({ length: 400 }, (_, i) => `f${i}`);
+      const l1 = await layer(...names.map((n) => F(n, 'old')));
+      const l2 = await layer(...names.map((n) => F(n, 'new!')));
+      const fds = () => readdirSync('/proc/self/fd').length;
+      const before = fds();
+      await applyLayers([{ blob: [l1] }, { blob: [l2] }], dir, { fs: nodeFs });
+      expect(fds()).toBe(before);
+      const { readFileSync } = await import('node:fs');
+      expect(readFileSync(join(dir, 'f399'), 'utf8')).toBe('new!');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('apply: opaque markers and the names of the same layer', () => {
+  async function listing(layers: Uint8Array[]): Promise<string[]> {
+    const fs = new MemoryFs();
+    await fs.mkdir('/t');
+    await applyLayers(layers.map((l) => ({ blob: [l] })), '/t', { fs });
+    const out: string[] = [];
+    const walk = async (d: string, rel: string): Promise<void> => {
+      for (const n of (await fs.readdir(d)).sort()) {
+        const r = rel ? `${rel}/${n}` : n;
+        out.push(r);
+        if ((await fs.lstat(`${d}/${n}`)).type === 'dir') await walk(`${d}/${n}`, r);
+      }
+    };
+    await walk('/t', '');
+    return out;
+  }
+
+  it('a marker after the children, on a directory this layer made: all of them stay', async () => {
+    expect(await listing([await layer(D('x'), F('x/a', 'a'), D('x/sub'), F('x/sub/b', 'b'), W('x/.wh..wh..opq'))]))
+      .toEqual(['x', 'x/a', 'x/sub', 'x/sub/b']);
+  });
+
+  it("on a lower directory the layer lists again: lower names go; the layer's files, directories and their contents stay", async () => {
+    const l1 = await layer(D('p'), F('p/lower', 'l'), D('p/old'), F('p/old/x', 'x'));
+    const l2 = await layer(D('p'), D('p/new'), F('p/new/f', 'f'), F('p/top', 't'), W('p/.wh..wh..opq'));
+    expect(await listing([l1, l2])).toEqual(['p', 'p/new', 'p/new/f', 'p/top']);
+  });
+
+  it('a parent the layer did not list but needed (made on the way) stays with what is in it (same-layer names are never hidden)', async () => {
+    const l1 = await layer(D('r'), F('r/lower', 'l'));
+    const l2 = await layer(F('r/auto/deep/f', 'f'), W('r/.wh..wh..opq'));
+    expect(await listing([l1, l2])).toEqual(['r', 'r/auto', 'r/auto/deep', 'r/auto/deep/f']);
+  });
+});
