@@ -22,6 +22,11 @@ export {
   MANIFEST_MAGIC, MANIFEST_VERSION, type ManifestOptions,
 } from './tree/manifest.ts';
 export { saveManifest, loadManifest } from './tree/manifest-file.ts';
+export { diffEntries, sameEntry, type TreeChange } from './tree/changes.ts';
+export { openTree, type Tree, type TreeOptions } from './api/tree-source.ts';
+export { changes, type ChangesOptions, type ChangesResult } from './api/changes.ts';
+export { diff, type DiffOptions, type DiffResult } from './api/diff.ts';
+export { writeLayer, layerTar, defaultXattrFilter, type LayerOptions, type LayerResult, type LayerSink } from './oci/layer-writer.ts';
 export type { FileHasher, Sha256Factory, Sha256Stream } from './tree/defaults.ts';
 export { LayerkitError, isLayerkitError, exitCodeOf, CODES, EXIT, type ErrorCode } from './errors.ts';
 export type { MutableFsLike, WriteHandleLike } from './fs/types.ts';
@@ -45,7 +50,7 @@ export { REF_NAME } from './oci/layout/index-file.ts';
 export { chainIDs } from './oci/chain-id.ts';
 export { dockerArchive, type DockerArchiveOptions } from './oci/docker-archive.ts';
 export {
-  initImageLayout, addLayerBlob, addLayerFromDiff, listImages, inspectImage, exportDockerArchive,
+  initImageLayout, addLayerBlob, addLayerFromDiff, listImages, inspectImage, exportDockerArchive, unpackImage, flattenImage,
   type ImageSummary, type ImageDetails, type AddedLayer,
 } from './api/image.ts';
 export { openUnion, type OpenUnionOptions, type UnionLayerSource } from './union/open.ts';
