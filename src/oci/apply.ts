@@ -416,8 +416,8 @@ class Applier {
   /**
    * Remember that this layer wrote `host`, for #opaque. A name inside a directory this layer made
    * needs no entry: #opaque keeps such directories whole. So a layer of new trees (a base layer, a
-   * new /opt/app) keeps a set of its top names only, not of every name (500 k entries: -50 MiB and
-   * -10 s of set upkeep and garbage collection).
+   * new /opt/app) keeps a set of its top names only, not of every name (a 500 k-entry base layer:
+   * peak RSS 264 -> 231 MiB).
    */
   #wrote(host: string): void {
     const k = host.lastIndexOf('/');
