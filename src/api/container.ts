@@ -24,7 +24,7 @@ import { checkTag } from '../oci/layout/index-file.ts';
 import type { Descriptor } from '../oci/layout/descriptor.ts';
 import { OciLayout, type ResolvedImage } from '../oci/layout/layout.ts';
 import type { Compression } from '../oci/media-types.ts';
-import { CHAIN_LABEL, type ContainerRecord, type FarmContainerRecord } from '../snapshot/container-record.ts';
+import { CHAIN_LABEL, UNPACK_OWNER_LABEL, type ContainerRecord, type FarmContainerRecord } from '../snapshot/container-record.ts';
 import { commitUnionLocked, unionContainerChanges } from './union-container.ts';
 import { createContainerRecord, getContainer, listContainers, newContainerName, removeContainerRecord, withContainerLock } from '../snapshot/containers.ts';
 import { newId } from '../snapshot/keys.ts';
@@ -67,7 +67,8 @@ export async function unpackImageSnapshots(store: SnapshotStore, image: Resolved
       continue;
     }
     const tmpKey = `unpack/${key}/${newId()}`;
-    const mount = await store.prepare(tmpKey, parent, { labels: { 'layerkit.unpack/chain-id': key } });
+    // The owner label lets store check tell an unpack killed before its commit (owner gone) from one running.
+    const mount = await store.prepare(tmpKey, parent, { labels: { 'layerkit.unpack/chain-id': key, [UNPACK_OWNER_LABEL]: JSON.stringify(store.port.self()) } });
     try {
       await applyLayers([{ blob: () => layer.blob(), digest: layer.digest, diffID: layer.diffID, name: layer.digest }], mount.path, {
         fs: ports.treeFs, onWarning: ports.onWarning,

@@ -15,7 +15,8 @@
  *   - entries in tmp/, a stale lock (the store's, or a container's in container-locks/ whose
  *     holder is gone), an active record superseded by its commit,
  *     trees and blobs no record refers to, an active snapshot labelled as a container that has
- *     no container record (an interrupted container create or rm), a union container directory
+ *     no container record (an interrupted container create or rm), an image layer's unpack/...
+ *     snapshot whose unpacking process is gone (killed before its commit), a union container directory
  *     (union/containers/<name>) without a record
  * Not checked: the union layer cache (union/cache/: verified when filled; an index or lower table
  * whose header does not validate is rebuilt; a lower table's pages are checked against their
@@ -25,12 +26,23 @@ import { isLayerkitError, wrapError } from '../errors.ts';
 import { acquireLock, readLock } from '../fs/lock-file.ts';
 import { decodeKey, encodeKey } from './keys.ts';
 import { parseConfig, parseRecord } from './record.ts';
-import { CONTAINER_LABEL, UNION_CONTAINERS_DIR, containerNameOf, parseContainer } from './container-record.ts';
+import { CONTAINER_LABEL, UNION_CONTAINERS_DIR, UNPACK_OWNER_LABEL, containerNameOf, parseContainer } from './container-record.ts';
+import type { LockOwner } from '../fs/lock-file.ts';
+
+function parseOwner(v: string | undefined): LockOwner | undefined {
+  if (v === undefined) return undefined;
+  try {
+    const o = JSON.parse(v) as LockOwner;
+    return Number.isSafeInteger(o.pid) && typeof o.host === 'string' ? o : undefined;
+  } catch {
+    return undefined;
+  }
+}
 import type { SnapshotStore } from './store.ts';
 import type { SnapshotRecord } from './types.ts';
 
 export interface Issue {
-  /** A short stable name: bad-record, missing-tree, shared-tree, missing-parent, parent-kind, cycle, missing-blob, blob-size, blob-digest, config, empty-not-empty, bad-container, container-snapshot, container-upper, tmp, stale-lock, superseded, orphan-tree, orphan-blob, orphan-container-snapshot, orphan-union-upper */
+  /** A short stable name: bad-record, missing-tree, shared-tree, missing-parent, parent-kind, cycle, missing-blob, blob-size, blob-digest, config, empty-not-empty, bad-container, container-snapshot, container-upper, tmp, stale-lock, superseded, orphan-tree, orphan-blob, orphan-container-snapshot, orphan-unpack, orphan-union-upper */
   kind: string;
   path: string;
   message: string;
@@ -177,6 +189,13 @@ export async function checkStore(store: SnapshotStore, options: CheckOptions): P
       else if ((s.parent ?? null) !== c.image.chainID) err('container-snapshot', path, `container ${JSON.stringify(name)}: its snapshot is based on ${s.parent ?? 'nothing'}, the record says ${c.image.chainID ?? 'nothing'}`);
     }
     const orphanContainers = [...byKey.values()].filter((r) => r.kind === 'active' && r.labels[CONTAINER_LABEL] !== undefined && !owned.has(r.key));
+    // An image layer's unpack/... snapshot whose unpacking process is gone: killed before its commit.
+    const orphanUnpacks = [...byKey.values()].filter((r) => {
+      if (r.kind !== 'active' || !r.key.startsWith('unpack/')) return false;
+      const owner = parseOwner(r.labels[UNPACK_OWNER_LABEL]);
+      return owner !== undefined && !port.alive(owner);
+    });
+    for (const r of orphanUnpacks) left('orphan-unpack', store.metaPath(r.key), `snapshot ${JSON.stringify(r.key)}: an image layer unpack whose process ${parseOwner(r.labels[UNPACK_OWNER_LABEL])!.pid} is gone (killed before its commit)`);
     const badContainers = errors.some((e) => e.kind === 'bad-container');
     for (const r of orphanContainers) left('orphan-container-snapshot', store.metaPath(r.key), `snapshot ${JSON.stringify(r.key)} is labelled as container ${JSON.stringify(r.labels[CONTAINER_LABEL])}, which has no record (an interrupted container create or rm)${badContainers ? '; a damaged container record may own it' : ''}`);
 
@@ -208,12 +227,13 @@ export async function checkStore(store: SnapshotStore, options: CheckOptions): P
       for (const r of superseded) await port.remove(store.metaPath(r.key));
       if (!badContainers && !badRecords) {
         for (const r of orphanContainers) await store.removeLocked(set, r.key);
+        for (const r of orphanUnpacks) await store.removeLocked(set, r.key);
       }
       for (const p of orphanUppers) await port.remove(p);
       for (const p of staleContainerLocks) await port.remove(p);
       if (!badRecords) await store.collectGarbage(set);
       repaired = leftovers.filter((l) => !(badRecords && (l.kind === 'orphan-tree' || l.kind === 'orphan-blob'))
-        && !((badContainers || badRecords) && l.kind === 'orphan-container-snapshot')).length;
+        && !((badContainers || badRecords) && (l.kind === 'orphan-container-snapshot' || l.kind === 'orphan-unpack'))).length;
     }
     return { ok: errors.length === 0, snapshots: byKey.size, blobs: digests.size, errors, leftovers, repaired };
   } finally {

@@ -18,6 +18,8 @@ import { encodeJson } from './record.ts';
 export const CONTAINER_LABEL = 'layerkit.container/name';
 /** Label on the committed snapshots of image layers: the layer's diffID (the key is its chain ID). */
 export const CHAIN_LABEL = 'layerkit.image/diff-id';
+/** On an image layer's temporary `unpack/...` snapshot: the unpacking process (LockOwner as JSON). */
+export const UNPACK_OWNER_LABEL = 'layerkit.unpack/owner';
 
 /** Docker's container name grammar. */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
