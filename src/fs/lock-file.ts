@@ -67,13 +67,18 @@ export interface HeldLock {
   release(): Promise<void>;
 }
 
-function parseLock(bytes: Uint8Array | undefined): LockFileContent | undefined {
-  if (!bytes) return undefined;
+/** A LockOwner (or a lock file's content) written as JSON; undefined when it does not parse as one. */
+export function parseOwner<T extends LockOwner = LockOwner>(text: string | undefined): T | undefined {
+  if (text === undefined) return undefined;
   try {
-    const v = JSON.parse(new TextDecoder().decode(bytes)) as LockFileContent;
+    const v = JSON.parse(text) as T;
     if (typeof v === 'object' && v && Number.isSafeInteger(v.pid) && typeof v.host === 'string') return v;
   } catch { /* a lock file being written (created empty, then filled) or damaged */ }
   return undefined;
+}
+
+function parseLock(bytes: Uint8Array | undefined): LockFileContent | undefined {
+  return bytes ? parseOwner<LockFileContent>(new TextDecoder().decode(bytes)) : undefined;
 }
 
 export async function readLock(port: LockPort, path: string): Promise<LockFileContent | undefined> {

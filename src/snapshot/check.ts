@@ -23,21 +23,10 @@
  * CRC-32 when read; store gc drops the entries no union container uses).
  */
 import { isLayerkitError, wrapError } from '../errors.ts';
-import { acquireLock, readLock } from '../fs/lock-file.ts';
+import { acquireLock, parseOwner, readLock } from '../fs/lock-file.ts';
 import { decodeKey, encodeKey } from './keys.ts';
 import { parseConfig, parseRecord } from './record.ts';
 import { CONTAINER_LABEL, UNION_CONTAINERS_DIR, UNPACK_OWNER_LABEL, containerNameOf, parseContainer } from './container-record.ts';
-import type { LockOwner } from '../fs/lock-file.ts';
-
-function parseOwner(v: string | undefined): LockOwner | undefined {
-  if (v === undefined) return undefined;
-  try {
-    const o = JSON.parse(v) as LockOwner;
-    return Number.isSafeInteger(o.pid) && typeof o.host === 'string' ? o : undefined;
-  } catch {
-    return undefined;
-  }
-}
 import type { SnapshotStore } from './store.ts';
 import type { SnapshotRecord } from './types.ts';
 
@@ -227,13 +216,16 @@ export async function checkStore(store: SnapshotStore, options: CheckOptions): P
       for (const r of superseded) await port.remove(store.metaPath(r.key));
       if (!badContainers && !badRecords) {
         for (const r of orphanContainers) await store.removeLocked(set, r.key);
+      }
+      if (!badRecords) {
         for (const r of orphanUnpacks) await store.removeLocked(set, r.key);
       }
       for (const p of orphanUppers) await port.remove(p);
       for (const p of staleContainerLocks) await port.remove(p);
       if (!badRecords) await store.collectGarbage(set);
       repaired = leftovers.filter((l) => !(badRecords && (l.kind === 'orphan-tree' || l.kind === 'orphan-blob'))
-        && !((badContainers || badRecords) && (l.kind === 'orphan-container-snapshot' || l.kind === 'orphan-unpack'))).length;
+        && !((badContainers || badRecords) && l.kind === 'orphan-container-snapshot')
+        && !(badRecords && l.kind === 'orphan-unpack')).length;
     }
     return { ok: errors.length === 0, snapshots: byKey.size, blobs: digests.size, errors, leftovers, repaired };
   } finally {
