@@ -152,31 +152,22 @@ export async function openUnionWriter(store: SnapshotStore, ports: Pick<Containe
     view: v,
     async writeFile(path, data, options = {}) {
       const exists = await v.lstat(abs(path)).then(() => true, () => false);
-      if (typeof data === 'string' || data instanceof Uint8Array) {
-        const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
-        if (!exists && options.mode !== undefined) {
-          const h: WriteHandleLike = await v.createFile(abs(path), options.mode);
-          await h.write(bytes);
-          await h.close();
-          return;
-        }
-        await v.writeFile(abs(path), bytes);
-      } else {
-        // Streamed: one chunk in memory at a time.
-        const h = !exists && options.mode !== undefined ? await v.createFile(abs(path), options.mode) : await v.writeFileStream(abs(path));
-        try {
-          for await (const chunk of data) await h.write(chunk);
-        } catch (e) {
-          await (h.abort ?? h.close).call(h).catch(() => {});
-          // a new file goes again (a whiteout it replaced comes back); an existing one keeps what
-          // was written, as writeFile would
-          if (!exists) await v.unlink(abs(path)).catch(() => {});
-          throw e;
-        }
-        await h.close();
-        if (!exists && options.mode !== undefined) return;
+      // One path for bytes and streams: chunks in order, one in memory at a time.
+      const chunks: Iterable<Uint8Array> | AsyncIterable<Uint8Array> =
+        typeof data === 'string' ? [new TextEncoder().encode(data)] : data instanceof Uint8Array ? [data] : data;
+      const created = !exists && options.mode !== undefined;
+      const h: WriteHandleLike = created ? await v.createFile(abs(path), options.mode!) : await v.writeFileStream(abs(path));
+      try {
+        for await (const chunk of chunks) await h.write(chunk);
+      } catch (e) {
+        await (h.abort ?? h.close).call(h).catch(() => {});
+        // a new file goes again (a whiteout it replaced comes back); an existing one keeps what
+        // was written
+        if (!exists) await v.unlink(abs(path)).catch(() => {});
+        throw e;
       }
-      if (options.mode !== undefined) await v.chmod(abs(path), options.mode);
+      await h.close();
+      if (!created && options.mode !== undefined) await v.chmod(abs(path), options.mode);
     },
     async readFile(path) {
       const st = await v.lstat(abs(path));

@@ -392,16 +392,16 @@ class Applier {
       }
     }
     if (e.type === 'dir' && created === 'done') {
-      // Made by this layer: everything below it is the layer's (#opaque keeps it whole), it
-      // resolves without an lstat, and as a listed directory its mode and time are set after the
-      // layer, so its mtime before the changes below it is not looked up (#touch).
+      // Made by this layer: everything below it is the layer's (#opaque keeps it whole), and it
+      // resolves without an lstat.
       this.#madeDirs.add(host);
       this.#paths.created(rel, host);
-      if (!this.#touched.has(rel)) this.#touched.set(rel, null);
     } else {
       this.#wrote(host);
-      if (e.type === 'dir' && !this.#touched.has(rel)) this.#touched.set(rel, null);
     }
+    // A listed directory's mode and time are set after the layer: its mtime before the changes
+    // below it is not looked up (#touch).
+    if (e.type === 'dir' && !this.#touched.has(rel)) this.#touched.set(rel, null);
     if (typeof created === 'object') {
       try {
         await this.#metadata(host, rel, e, created);

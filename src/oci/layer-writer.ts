@@ -231,12 +231,17 @@ async function* readFile(fs: FsLike, full: string, path: string, e: Entry, readS
     }
   };
   await check('before reading it');
-  let fh;
+  let fh: Awaited<ReturnType<FsLike['open']>>;
   try {
     fh = await fs.open(full);
   } catch (e) {
     throw wrapError(e, `pack ${path}`);
   }
+  /** Nothing past `size`, and the file as it was: before the last bytes are handed on. */
+  const atEnd = async (): Promise<void> => {
+    if ((await readAt(fh, new Uint8Array(1), 0, 1, size, path)) > 0) throw changed('it grew', {});
+    await check('after reading it');
+  };
   try {
     let pos = 0;
     while (pos < size) {
@@ -249,16 +254,10 @@ async function* readFile(fs: FsLike, full: string, path: string, e: Entry, readS
         got += n;
       }
       pos += want;
-      if (pos === size) {
-        if ((await readAt(fh, new Uint8Array(1), 0, 1, size, path)) > 0) throw changed('it grew', {});
-        await check('after reading it');
-      }
+      if (pos === size) await atEnd();
       yield buf;
     }
-    if (size === 0) {
-      if ((await readAt(fh, new Uint8Array(1), 0, 1, 0, path)) > 0) throw changed('it grew', {});
-      await check('after reading it');
-    }
+    if (size === 0) await atEnd();
   } finally {
     await fh.close();
   }
