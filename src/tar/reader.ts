@@ -145,7 +145,7 @@ class Bytes {
   }
 
   async skip(n: number, what: string): Promise<void> {
-    for await (const _ of this.take(n, what)) { /* discard */ }
+    if (!(await this.skipUpTo(n))) throw truncated(what, this.offset);
   }
 
   /** Skip up to n bytes; false if the stream ended first. */

@@ -15,6 +15,7 @@ import type { FsLike } from '../fs/types.ts';
 import { comparePaths, type Entry } from './entry.ts';
 import { newWalkStats, walk, type WalkOptions, type WalkStats } from './walk.ts';
 import { readManifestEntries, verifyManifest } from './manifest.ts';
+import { timeUndecided } from './changes.ts';
 import type { FileHasher, Sha256Factory } from './defaults.ts';
 
 export interface SnapshotOptions {
@@ -44,12 +45,10 @@ export interface SnapshotResult {
   stats: SnapshotStats;
 }
 
-const NS_PER_S = 1_000_000_000n;
-
 /** May `prev`'s hash stand for `cur`'s content? (`prevLeader`: is prev the first name of its hardlink group) */
 export function canReuseHash(prev: Entry, cur: Entry, prevLeader: boolean): boolean {
   if (prev.type !== 'file' || cur.type !== 'file' || !prev.blake3) return false;
-  if (prev.mtimeNs % NS_PER_S === 0n || prev.racy || cur.racy) return false;
+  if (timeUndecided(prev) || timeUndecided(cur)) return false;
   if (prev.size !== cur.size || prev.mtimeNs !== cur.mtimeNs) return false;
   if (prev.mode !== cur.mode || prev.uid !== cur.uid || prev.gid !== cur.gid) return false;
   if ((prev.nlink ?? 1) !== (cur.nlink ?? 1)) return false;
