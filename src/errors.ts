@@ -152,6 +152,12 @@ export function wrapError(e: unknown, context: string): LayerkitError {
   return new LayerkitError('ERR_IO', `${context}: ${msg}`, sysCode ? { syscode: sysCode } : {}, { cause: e });
 }
 
+/** The system error code of `e` (ENOENT, EEXIST, ...) or a LayerkitError's code; undefined when none. */
+export function codeOf(e: unknown): string | undefined {
+  const c = (e as { code?: unknown })?.code;
+  return typeof c === 'string' ? c : undefined;
+}
+
 export function exitCodeOf(e: unknown): number {
   return e instanceof LayerkitError ? CODES[e.code] : EXIT.internal;
 }

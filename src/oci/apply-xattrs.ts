@@ -3,6 +3,7 @@
  * processes that refuse them (counted and reported, never fatal), and take off a re-listed
  * directory the ones its entry no longer lists.
  */
+import { codeOf } from '../errors.ts';
 import type { MutableFsLike } from '../fs/types.ts';
 import { ROOTLESS_XATTR } from './rootless.ts';
 
@@ -12,11 +13,6 @@ export function xattrAllowed(name: string): boolean {
 }
 
 const REFUSED = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EPERM', 'EACCES']);
-
-function codeOf(e: unknown): string | undefined {
-  const c = (e as { code?: unknown })?.code;
-  return typeof c === 'string' ? c : undefined;
-}
 
 /** A directory a layer listed again: which names its entry sets, and whether its owner was recorded. */
 export interface RelistedDir {

@@ -27,7 +27,7 @@
  * Memory: one body chunk at a time, plus per layer the names it wrote (opaque markers need them)
  * and its directories' times; both bounded by maxEntries.
  */
-import { LayerkitError, wrapError } from '../errors.ts';
+import { LayerkitError, codeOf, wrapError } from '../errors.ts';
 import type { FileType, MutableFsLike, WriteHandleLike } from '../fs/types.ts';
 import type { Sha256Like } from '../hash/engines.ts';
 import { readTar, type TarEntry } from '../tar/reader.ts';
@@ -36,7 +36,8 @@ import { decompressLayer, type DecompressFn } from './decompress.ts';
 import { cleanName, hostPath, RootResolver } from './safe-path.ts';
 import { parseWhiteout } from './whiteout.ts';
 import { encodeRootlessOwner, ROOTLESS_XATTR } from './rootless.ts';
-import { ApplyXattrs, xattrAllowed, type RelistedDir } from './apply-xattrs.ts';
+import { ApplyXattrs, xattrAllowed } from './apply-xattrs.ts';
+import { LayerDirs } from './apply-layer-dirs.ts';
 import type { Compression } from './media-types.ts';
 
 /** Name of the marker at the target's root while an apply is in progress or after it failed. */
@@ -108,11 +109,6 @@ function hex(bytes: Uint8Array): string {
   let s = '';
   for (const b of bytes) s += b.toString(16).padStart(2, '0');
   return s;
-}
-
-function codeOf(e: unknown): string | undefined {
-  const c = (e as { code?: unknown })?.code;
-  return typeof c === 'string' ? c : undefined;
 }
 
 /** Apply `layers` in order onto the directory `target` (which must exist). */
@@ -193,20 +189,9 @@ class Applier {
   rootless: boolean;
   devicesSkipped = 0;
   readonly #xattrs: ApplyXattrs;
-  // Per layer:
-  /** Names this layer wrote whose directory it did not make (#wrote), for #opaque. */
-  #written = new Set<string>();
-  /** Directories this layer made for its directory entries. */
-  #madeDirs = new Set<string>();
-  /** Directories of this layer by name: mode and time are set after the layer (A9; a read-only mode would block writing below it). */
-  #dirTimes: [string, number, bigint][] = [];
-  /** Directories (by cleaned name) this layer changed below: their mtime before the first change (null: did not exist). */
-  #touched = new Map<string, bigint | null>();
+  /** What the current layer does to directories (apply-layer-dirs.ts). */
+  #dirs!: LayerDirs;
   #whiteouts = 0;
-  /** The resolver's generation when this layer began (see #dirNow). */
-  #layerGeneration = -1;
-  /** Directories of this layer that existed already: [name, the xattr names the entry sets]. */
-  #relisted: [string, Set<string>, boolean][] = [];
 
   constructor(fs: MutableFsLike, root: string, marker: string, limits: TarLimits, o: ApplyOptions) {
     this.#fs = fs;
@@ -216,7 +201,7 @@ class Applier {
     this.#o = o;
     this.#paths = new RootResolver(fs, root, limits.maxSymlinkHops);
     // A parent a layer did not list, made on the way (A7), holds only that layer's names too.
-    this.#paths.onMade = (host) => this.#madeDirs.add(host);
+    this.#paths.onMade = (host) => this.#dirs.made(host);
     this.#xattrs = new ApplyXattrs(fs, (kind, path, message) => this.#warn(kind, path, message));
     this.rootless = o.rootless === true;
   }
@@ -247,14 +232,9 @@ class Applier {
       tarHash.update(c);
       tarSize += c.length;
     });
-    this.#written = new Set([this.#marker]);
-    this.#madeDirs = new Set();
-    this.#dirTimes = [];
-    this.#touched = new Map();
     this.#whiteouts = 0;
-    this.#relisted = [];
     this.#paths.invalidate();
-    this.#layerGeneration = this.#paths.generation;
+    this.#dirs = new LayerDirs(this.#fs, this.#root, this.#paths, [this.#marker]);
     let entries = 0;
     for await (const e of readTar(tapped, { limits: this.#limits })) {
       entries++;
@@ -273,69 +253,9 @@ class Applier {
       throw new LayerkitError('ERR_DIGEST_MISMATCH', `diffID mismatch: expected ${layer.diffID}, the tar is ${diffID}`, { expected: layer.diffID, actual: diffID });
     }
     // Directories changed but not listed keep their times; then A9: the listed directories' modes
-    // and times, once nothing more is written below them. Both by name, resolved again.
-    await this.#dropStaleXattrs();
-    const listed = new Set(this.#dirTimes.map((d) => d[0]));
-    for (const [rel, t] of this.#touched) {
-      if (t === null || listed.has(rel)) continue;
-      const host = await this.#dirNow(rel);
-      if (host !== null) await this.#fs.lutimes(host, t);
-    }
-    for (const [rel, mode, t] of this.#dirTimes) {
-      const host = await this.#dirNow(rel);
-      if (host === null) continue; // removed or replaced later in the layer
-      await this.#fs.chmod(host, mode);
-      await this.#fs.lutimes(host, t);
-    }
-    this.#written = new Set();
-    this.#madeDirs = new Set();
-    this.#dirTimes = [];
-    this.#touched = new Map();
-    this.#relisted = [];
+    // and times, once nothing more is written below them.
+    await this.#dirs.finish(this.#o.xattrs === false ? undefined : this.#xattrs, this.rootless);
     return { name, compression, digest, diffID, size, tarSize, entries, whiteouts: this.#whiteouts };
-  }
-
-  /** Re-listed directories still there lose the xattrs their entries no longer list (apply-xattrs.ts). */
-  async #dropStaleXattrs(): Promise<void> {
-    if (this.#relisted.length === 0 || this.#o.xattrs === false) return;
-    const dirs: RelistedDir[] = [];
-    for (const [rel, keep, owned] of this.#relisted) {
-      const host = await this.#dirNow(rel);
-      if (host !== null) dirs.push({ host, rel, keep, ownerRecorded: this.rootless && owned });
-    }
-    await this.#xattrs.dropStale(dirs);
-  }
-
-  /** Host path of the directory `rel` as the target is now (null: gone, or not a directory). */
-  async #dirNow(rel: string): Promise<string | null> {
-    // No directory or symlink went since the layer began: a directory seen in it is still there.
-    if (this.#paths.generation === this.#layerGeneration) return rel === '' ? this.#root : this.#paths.name(rel, false);
-    return (await this.#dirStat(rel))?.host ?? null;
-  }
-
-  async #dirStat(rel: string): Promise<{ host: string; mtimeNs: bigint } | null> {
-    const host = rel === '' ? this.#root : await this.#paths.name(rel, false);
-    if (host === null) return null;
-    try {
-      const st = await this.#fs.lstat(host);
-      return st.type === 'dir' ? { host, mtimeNs: st.mtimeNs } : null;
-    } catch (err) {
-      if (codeOf(err) === 'ENOENT' || codeOf(err) === 'ENOTDIR') return null;
-      throw err;
-    }
-  }
-
-  /** Remember the mtimes of the directories above `rel` before the first change below them. */
-  async #touch(rel: string): Promise<void> {
-    let k = rel.lastIndexOf('/');
-    let dir = k < 0 ? '' : rel.slice(0, k);
-    for (;;) {
-      if (this.#touched.has(dir)) return; // its ancestors were recorded with it
-      this.#touched.set(dir, (await this.#dirStat(dir))?.mtimeNs ?? null);
-      if (dir === '') return;
-      k = dir.lastIndexOf('/');
-      dir = k < 0 ? '' : dir.slice(0, k);
-    }
   }
 
   async #entry(e: TarEntry): Promise<void> {
@@ -343,7 +263,7 @@ class Applier {
     if (rel === '') {
       // The root itself: only a directory may stand there (CVE-2021-29136); merge its attributes.
       if (e.type !== 'dir') throw new LayerkitError('ERR_UNSAFE_PATH', `"${e.name}" would replace the target root with a ${e.type}`, { name: e.name, type: e.type });
-      this.#relisted.push(['', new Set(Object.keys(e.xattrs ?? {})), e.uid !== 0 || e.gid !== 0]);
+      this.#dirs.relisted('', new Set(Object.keys(e.xattrs ?? {})), e.uid !== 0 || e.gid !== 0);
       await this.#metadata(this.#root, '', e);
       return;
     }
@@ -354,16 +274,16 @@ class Applier {
     if (wh) {
       this.#whiteouts++;
       if (wh.kind === 'whiteout') {
-        await this.#touch(wh.target);
+        await this.#dirs.touch(wh.target);
         await this.#whiteout(wh.target);
       } else if (wh.kind === 'opaque') {
-        await this.#touch(wh.dir === '' ? '-' : `${wh.dir}/-`);
+        await this.#dirs.touch(wh.dir === '' ? '-' : `${wh.dir}/-`);
         await this.#opaque(wh.dir);
       }
       // 'meta' (.wh..wh.plnk and other aufs internals): nothing to do.
       return;
     }
-    await this.#touch(rel);
+    await this.#dirs.touch(rel);
     const host = (await this.#paths.name(rel, true))!;
     // Create first; only a name that exists already (EEXIST) is looked at and, unless both are
     // directories, removed (A6: the name, never a symlink's target) before creating again. A fresh
@@ -382,7 +302,7 @@ class Applier {
     if (created === 'exists') {
       const existing = await this.#fs.lstat(host);
       if (existing.type === 'dir' && e.type === 'dir') {
-        this.#relisted.push([rel, new Set(Object.keys(e.xattrs ?? {})), e.uid !== 0 || e.gid !== 0]);
+        this.#dirs.relisted(rel, new Set(Object.keys(e.xattrs ?? {})), e.uid !== 0 || e.gid !== 0);
       } else {
         await this.#remove(host, existing.type);
         // the second try's result stands for the first (an open file handle above all: it must
@@ -394,14 +314,11 @@ class Applier {
     if (e.type === 'dir' && created === 'done') {
       // Made by this layer: everything below it is the layer's (#opaque keeps it whole), and it
       // resolves without an lstat.
-      this.#madeDirs.add(host);
+      this.#dirs.made(host);
       this.#paths.created(rel, host);
     } else {
-      this.#wrote(host);
+      this.#dirs.wrote(host);
     }
-    // A listed directory's mode and time are set after the layer: its mtime before the changes
-    // below it is not looked up (#touch).
-    if (e.type === 'dir' && !this.#touched.has(rel)) this.#touched.set(rel, null);
     if (typeof created === 'object') {
       try {
         await this.#metadata(host, rel, e, created);
@@ -411,18 +328,6 @@ class Applier {
       return;
     }
     await this.#metadata(host, rel, e);
-  }
-
-  /**
-   * Remember that this layer wrote `host`, for #opaque. A name inside a directory this layer made
-   * needs no entry: #opaque keeps such directories whole. So a layer of new trees (a base layer, a
-   * new /opt/app) keeps a set of its top names only, not of every name (a 500 k-entry base layer:
-   * peak RSS 264 -> 231 MiB).
-   */
-  #wrote(host: string): void {
-    const k = host.lastIndexOf('/');
-    const parent = k > 0 ? host.slice(0, k) : '/';
-    if (!this.#madeDirs.has(parent)) this.#written.add(host);
   }
 
   /**
@@ -453,7 +358,7 @@ class Applier {
           return 'done';
         case 'link':
           await this.#fs.link(await this.#linkTarget(e), host);
-          this.#wrote(host);
+          this.#dirs.wrote(host);
           return 'link'; // A8: no metadata on hardlinks (CVE-2021-32760)
         case 'char':
         case 'block':
@@ -537,13 +442,14 @@ class Applier {
   /** A5: remove everything below `dir` not written earlier by this layer (containerd's walk). */
   async #opaque(dir: string): Promise<void> {
     const host = await this.#paths.dir(dir, true);
-    if (host === null || this.#madeDirs.has(host)) return; // made by this layer: nothing lower in it
+    if (host === null || this.#dirs.ownerOf(host) === 'whole') return; // made by this layer: nothing lower in it
     let removed = false;
     const clear = async (d: string): Promise<void> => {
       for (const child of await this.#fs.readdir(d)) {
         const p = hostPath(d, child);
-        if (this.#madeDirs.has(p)) continue; // the layer's own directory, whole
-        if (this.#written.has(p)) {
+        const owner = this.#dirs.ownerOf(p);
+        if (owner === 'whole') continue; // the layer's own directory, whole
+        if (owner === 'written') {
           const st = await this.#fs.lstat(p);
           if (st.type === 'dir') await clear(p);
           continue;
@@ -582,7 +488,7 @@ class Applier {
     if (names.length > 0) await this.#xattrs.set(host, rel, xattrs, this.rootless);
     const t = BigInt(e.mtime) * 1_000_000_000n;
     if (e.type === 'dir') {
-      this.#dirTimes.push([rel, e.mode & 0o7777, t]);
+      this.#dirs.listed(rel, e.mode & 0o7777, t);
       return;
     }
     if (h?.chmod && h.utimes) {

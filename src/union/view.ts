@@ -30,7 +30,7 @@
  *
  * commit (commit.ts) turns the upper into an OCI layer through the layer writer.
  */
-import { LayerkitError } from '../errors.ts';
+import { LayerkitError, codeOf } from '../errors.ts';
 import { fileStat, type FileHandleLike, type FileStat, type MutableFsLike, type WriteHandleLike } from '../fs/types.ts';
 import { isWhiteout, opaqueFor, parseWhiteout, whiteoutFor } from '../oci/whiteout.ts';
 import { hostPath } from '../oci/safe-path.ts';
@@ -41,11 +41,6 @@ const COPY_CHUNK = 1024 * 1024;
 
 export function fsError(code: string, syscall: string, path: string): Error {
   return Object.assign(new Error(`${code}: ${syscall} '${path}'`), { code, syscall, path });
-}
-
-function codeOf(e: unknown): string | undefined {
-  const c = (e as { code?: unknown })?.code;
-  return typeof c === 'string' ? c : undefined;
 }
 
 function join(dir: string, name: string): string {
