@@ -112,8 +112,23 @@ class Bytes {
     return true;
   }
 
-  /** Exactly n bytes (a copy), or null if the stream ended before the first byte. */
-  async exact(n: number, what: string): Promise<Uint8Array | null> {
+  /**
+   * Exactly n bytes, or null if the stream ended before the first byte: a view of the current
+   * chunk when it holds them all (source chunks are never reused, so the view stays valid), else
+   * a copy gathered across chunks.
+   */
+  exact(n: number, what: string): Uint8Array | null | Promise<Uint8Array | null> {
+    const end = this.#pos + n;
+    if (end <= this.#chunk.length) {
+      const view = this.#chunk.subarray(this.#pos, end);
+      this.#pos = end;
+      this.offset += n;
+      return view;
+    }
+    return this.#gather(n, what);
+  }
+
+  async #gather(n: number, what: string): Promise<Uint8Array | null> {
     const out = new Uint8Array(n);
     let got = 0;
     while (got < n) {
@@ -130,18 +145,29 @@ class Bytes {
     return out;
   }
 
-  /** n bytes as views of the source chunks. */
-  async *take(n: number, what: string): AsyncGenerator<Uint8Array> {
-    let left = n;
-    while (left > 0) {
-      if (!(await this.#fill())) throw truncated(what, this.offset);
-      const take = Math.min(left, this.#chunk.length - this.#pos);
-      const view = this.#chunk.subarray(this.#pos, this.#pos + take);
-      this.#pos += take;
-      left -= take;
-      this.offset += take;
-      yield view;
-    }
+  /** Up to n (> 0) bytes as one view of the current chunk; throws ERR_LAYER_TRUNCATED at EOF. */
+  next(n: number, what: string): Uint8Array | Promise<Uint8Array> {
+    if (this.#pos < this.#chunk.length) return this.#view(n);
+    return this.#fill().then((more) => {
+      if (!more) throw truncated(what, this.offset);
+      return this.#view(n);
+    });
+  }
+
+  #view(n: number): Uint8Array {
+    const take = Math.min(n, this.#chunk.length - this.#pos);
+    const view = this.#chunk.subarray(this.#pos, this.#pos + take);
+    this.#pos += take;
+    this.offset += take;
+    return view;
+  }
+
+  /** Skip up to n bytes inside the current chunk without waiting; the number skipped. */
+  skipBuffered(n: number): number {
+    const take = Math.min(n, this.#chunk.length - this.#pos);
+    this.#pos += take;
+    this.offset += take;
+    return take;
   }
 
   async skip(n: number, what: string): Promise<void> {
@@ -219,16 +245,40 @@ function decodeName(bytes: Uint8Array, field: string, offset: number): string {
   }
 }
 
+/** The header sum with the checksum field as spaces: unsigned bytes (POSIX), or signed (old tars). */
 function verifyChecksum(h: Uint8Array, offset: number): void {
   const stored = parseNumber(h, 148, 8, 'checksum', offset);
-  let unsigned = 0;
-  let signed = 0;
+  let unsigned = 8 * 0x20;
+  for (let i = 0; i < 148; i++) unsigned += h[i]!;
+  for (let i = 156; i < BLOCK; i++) unsigned += h[i]!;
+  if (stored === unsigned) return;
+  let signed = 8 * 0x20;
   for (let i = 0; i < BLOCK; i++) {
-    const c = i >= 148 && i < 156 ? 0x20 : h[i]!;
-    unsigned += c;
+    if (i === 148) i = 156;
+    const c = h[i]!;
     signed += c > 127 ? c - 256 : c;
   }
-  if (stored !== unsigned && stored !== signed) throw corrupt(`checksum mismatch (stored ${stored}, computed ${unsigned})`, offset);
+  if (stored !== signed) throw corrupt(`checksum mismatch (stored ${stored}, computed ${unsigned})`, offset);
+}
+
+function isZeroBlock(h: Uint8Array): boolean {
+  for (let i = 0; i < BLOCK; i++) if (h[i] !== 0) return false;
+  return true;
+}
+
+/** UTF-8 length of a string (lone surrogates count as the 3 bytes of U+FFFD, as TextEncoder writes them). */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
 }
 
 interface Extended {
@@ -280,7 +330,7 @@ export function parsePax(data: Uint8Array, offset: number, into: Extended): void
       }
       default:
         if (key.startsWith('SCHILY.xattr.')) {
-          (into.xattrs ??= {})[key.slice('SCHILY.xattr.'.length)] = value.slice();
+          (into.xattrs ??= {})[key.slice('SCHILY.xattr.'.length)] = new Uint8Array(value); // a copy (value is a view of a source chunk)
         } else if (key.startsWith('GNU.sparse.')) {
           throw new LayerkitError('ERR_UNSUPPORTED', `tar header at byte ${offset}: GNU sparse files are not supported in layers`, { offset, key });
         }
@@ -302,18 +352,22 @@ export async function* readTar(source: AsyncIterable<Uint8Array> | Iterable<Uint
     let ext: Extended = {};
     let extStart = -1;
     for (;;) {
+      // (what is buffered is skipped without waiting: most bodies and paddings are)
       if (bodyLeft > 0) {
-        await src.skip(bodyLeft, 'inside an entry body');
+        bodyLeft -= src.skipBuffered(bodyLeft);
+        if (bodyLeft > 0) await src.skip(bodyLeft, 'inside an entry body');
         bodyLeft = 0;
       }
       if (padLeft > 0) {
-        const whole = await src.skipUpTo(padLeft);
+        padLeft -= src.skipBuffered(padLeft);
+        const whole = padLeft === 0 || (await src.skipUpTo(padLeft));
         padLeft = 0;
         // EOF inside the padding after a complete body: the end, as Go's archive/tar reads it.
         if (!whole) return;
       }
       const offset = src.offset;
-      const h = await src.exact(BLOCK, 'inside a header block');
+      let h = src.exact(BLOCK, 'inside a header block');
+      if (h instanceof Promise) h = await h;
       if (h === null) {
         // EOF where a header would start: the end, unless nothing came at all (or a PAX or GNU
         // extended header is still waiting for its entry).
@@ -321,7 +375,7 @@ export async function* readTar(source: AsyncIterable<Uint8Array> | Iterable<Uint
         if (extStart >= 0) throw truncated('after an extended header, before its entry', offset);
         return;
       }
-      if (h.every((c) => c === 0)) {
+      if (isZeroBlock(h)) {
         if (extStart >= 0) throw corrupt('extended header not followed by an entry', extStart);
         // End of archive: a second zero block normally follows; then drain (A13).
         await src.exact(BLOCK, 'inside the end-of-archive blocks');
@@ -330,12 +384,15 @@ export async function* readTar(source: AsyncIterable<Uint8Array> | Iterable<Uint
       }
       verifyChecksum(h, offset);
       const flag = h[156]!;
-      const magic = String.fromCharCode(...h.subarray(257, 263));
+      // "ustar\0": POSIX ustar (name prefix at 345); GNU's "ustar  " has no prefix field
+      const posix = h[257] === 0x75 && h[258] === 0x73 && h[259] === 0x74 && h[260] === 0x61 && h[261] === 0x72 && h[262] === 0;
       let size = parseNumber(h, 124, 12, 'size', offset);
 
       if (flag === PAX || flag === PAX_GLOBAL || flag === GNU_LONGNAME || flag === GNU_LONGLINK) {
         if (size > limits.maxHeaderBytes) throw limitError('maxHeaderBytes', size, limits.maxHeaderBytes, `extended header at byte ${offset}`, { offset });
-        const data = (await src.exact(size, 'inside an extended header')) ?? new Uint8Array(0);
+        let got = src.exact(size, 'inside an extended header');
+        if (got instanceof Promise) got = await got;
+        const data = got ?? new Uint8Array(0);
         if (data.length < size) throw truncated('inside an extended header', src.offset);
         await src.skip(paddingFor(size), 'inside an extended header');
         if (extStart < 0) extStart = offset;
@@ -359,7 +416,7 @@ export async function* readTar(source: AsyncIterable<Uint8Array> | Iterable<Uint
       if (++entries > limits.maxEntries) throw limitError('maxEntries', entries, limits.maxEntries, 'entries in the layer');
 
       let nameBytes = cstring(h, 0, 100);
-      if (magic === 'ustar\0') {
+      if (posix) {
         const prefix = cstring(h, 345, 155);
         if (prefix.length > 0) {
           const joined = new Uint8Array(prefix.length + 1 + nameBytes.length);
@@ -371,9 +428,10 @@ export async function* readTar(source: AsyncIterable<Uint8Array> | Iterable<Uint
       }
       const name = ext.path ?? decodeName(nameBytes, 'name', offset);
       const linkname = ext.linkpath ?? decodeName(cstring(h, 157, 100), 'linkname', offset);
-      const nameLen = new TextEncoder().encode(name).length;
+      // (a UTF-16 unit is at most 3 UTF-8 bytes: short names need no encoding to be measured)
+      const nameLen = name.length * 3 <= limits.maxNameBytes ? 0 : utf8Length(name);
       if (nameLen > limits.maxNameBytes) throw limitError('maxNameBytes', nameLen, limits.maxNameBytes, `entry name at byte ${offset}`, { offset });
-      const linkLen = new TextEncoder().encode(linkname).length;
+      const linkLen = linkname.length * 3 <= limits.maxLinkBytes ? 0 : utf8Length(linkname);
       if (linkLen > limits.maxLinkBytes) throw limitError('maxLinkBytes', linkLen, limits.maxLinkBytes, `link target at byte ${offset}`, { offset });
       if (name.includes('\0') || linkname.includes('\0')) throw corrupt('NUL byte in a name', offset);
       if (name === '') throw corrupt('empty entry name', offset);
@@ -409,11 +467,11 @@ export async function* readTar(source: AsyncIterable<Uint8Array> | Iterable<Uint
       padLeft = paddingFor(bodySize);
       entry.body = async function* body() {
         while (left > 0) {
-          for await (const chunk of src.take(left, `inside the body of "${name}"`)) {
-            left -= chunk.length;
-            bodyLeft -= chunk.length;
-            yield chunk;
-          }
+          let chunk = src.next(left, `inside the body of "${name}"`);
+          if (chunk instanceof Promise) chunk = await chunk;
+          left -= chunk.length;
+          bodyLeft -= chunk.length;
+          yield chunk;
         }
       };
       yield entry;
