@@ -12,8 +12,20 @@
  *   layer (as umoci does);
  * - the directories the layer lists again, whose xattrs the entry no longer names go (apply-xattrs.ts).
  *
- * Directories are looked up again by name at the end, unless no directory or symlink was removed
- * during the layer (RootResolver.generation): then every directory seen is still where it was.
+ * Memory stays bounded by the depth of the tree, not its size, for a layer in tree order (the
+ * order every writer uses; GNU tar restores directories the same way): a directory's pending
+ * time and mode are set as soon as an entry outside it comes (`#open` is the chain of pending
+ * directories, each an ancestor of the latest entry), and the re-listed directories' xattrs are
+ * settled 1024 at a time. An entry that comes back into a settled directory later (a layer out of
+ * tree order) finds it as an unlisted directory changed below: its time is looked up and put back
+ * again. A listed directory its owner cannot write into (no u+wx) waits until the end of the
+ * layer, so an unprivileged apply can still write below it. Of the made directories only the
+ * outermost are kept (everything below one is the layer's). What still grows with the layer: the
+ * names it writes into directories that existed before it (#written, for opaque markers that
+ * come after them), and read-only directories (above).
+ *
+ * Directories are looked up again by name when settled, unless no directory or symlink was
+ * removed during the layer (RootResolver.generation): then every directory seen is still where it was.
  */
 import { codeOf } from '../errors.ts';
 import type { MutableFsLike } from '../fs/types.ts';
@@ -25,88 +37,170 @@ export class LayerDirs {
   readonly #root: string;
   readonly #paths: RootResolver;
   readonly #generation: number;
+  readonly #xattrs: ApplyXattrs | undefined;
+  readonly #rootless: () => boolean;
   /** Names this layer wrote whose directory it did not make. */
   readonly #written: Set<string>;
-  /** Directories this layer made. */
+  /** The outermost directories this layer made (host paths): everything below one is the layer's. */
   readonly #made = new Set<string>();
-  /** Listed directories by name: [name, mode, mtime ns]. */
-  readonly #listed: [string, number, bigint][] = [];
-  /** Directories (by cleaned name) changed below: their mtime before the first change (null: did not exist, or listed). */
+  /** Last answer of #inMade for a parent (names come in tree order: siblings ask the same). */
+  #lastParent = '';
+  #lastParentMade = false;
+  /** Pending directories, outermost first, each an ancestor of the latest entry (rel names). */
+  readonly #open: string[] = [];
+  /** For each directory in #open: its mtime before the first change below it, or null (listed, or it did not exist). */
   readonly #touched = new Map<string, bigint | null>();
-  /** Directories listed again: [name, the xattr names the entry sets, whether its owner was recorded]. */
-  readonly #relisted: [string, Set<string>, boolean][] = [];
+  /** Listed directories in #open: [mode, mtime ns], set when the layer leaves them. */
+  readonly #listed = new Map<string, [number, bigint]>();
+  /** Listed directories without u+wx: name -> [mode, mtime ns], set at the end of the layer. */
+  readonly #readOnly = new Map<string, [number, bigint]>();
+  /** Directories listed again, their xattrs not yet settled: [name, the xattr names the entry sets, whether its owner was recorded]. */
+  #relisted: [string, Set<string>, boolean][] = [];
 
-  /** `keep`: host paths no opaque marker of this layer may remove (the incomplete marker). */
-  constructor(fs: MutableFsLike, root: string, paths: RootResolver, keep: readonly string[]) {
+  /**
+   * `keep`: host paths no opaque marker of this layer may remove (the incomplete marker).
+   * `xattrs`: drops the stale xattrs of re-listed directories (undefined: xattrs are not applied).
+   * `rootless`: whether ownership is being recorded instead of applied (asked when settling).
+   */
+  constructor(fs: MutableFsLike, root: string, paths: RootResolver, keep: readonly string[], xattrs: ApplyXattrs | undefined, rootless: () => boolean) {
     this.#fs = fs;
     this.#root = root;
     this.#paths = paths;
     this.#generation = paths.generation;
     this.#written = new Set(keep);
+    this.#xattrs = xattrs;
+    this.#rootless = rootless;
   }
 
   /** The layer made the directory `host` (for its entry, or as a missing parent). */
   made(host: string): void {
+    if (this.#inMade(host)) return; // below an outer one
     this.#made.add(host);
+    this.#lastParent = '';
   }
 
   /** The layer wrote `host` (anything but a directory it made). */
   wrote(host: string): void {
     const k = host.lastIndexOf('/');
     const parent = k > 0 ? host.slice(0, k) : '/';
-    if (!this.#made.has(parent)) this.#written.add(host);
+    if (parent !== this.#lastParent) {
+      this.#lastParentMade = this.#madeOrBelow(parent);
+      this.#lastParent = parent;
+    }
+    if (!this.#lastParentMade) this.#written.add(host);
   }
 
   /** For an opaque marker: 'whole' (the layer made it), 'written' (look inside), or 'lower' (remove it). */
   ownerOf(host: string): 'whole' | 'written' | 'lower' {
-    return this.#made.has(host) ? 'whole' : this.#written.has(host) ? 'written' : 'lower';
+    return this.#madeOrBelow(host) ? 'whole' : this.#written.has(host) ? 'written' : 'lower';
   }
 
-  /** The layer lists directory `rel`: `mode` and `mtimeNs` are set after the layer. */
+  /** `host` is a made directory or below one. */
+  #madeOrBelow(host: string): boolean {
+    return this.#made.has(host) || this.#inMade(host);
+  }
+
+  /** Some directory above `host` is a made one. */
+  #inMade(host: string): boolean {
+    if (this.#made.size === 0) return false;
+    for (let k = host.lastIndexOf('/'); k > 0; k = host.lastIndexOf('/', k - 1)) {
+      if (this.#made.has(host.slice(0, k))) return true;
+    }
+    return false;
+  }
+
+  /** The layer lists directory `rel`: `mode` and `mtimeNs` are set when the layer leaves it. */
   listed(rel: string, mode: number, mtimeNs: bigint): void {
-    this.#listed.push([rel, mode, mtimeNs]);
-    // its time is set after the layer: the one before the changes below it is neither looked up
+    // (listed twice: the later entry stands)
+    if ((mode & 0o300) !== 0o300 && rel !== '') {
+      // its owner could not write below it: set at the end
+      this.#readOnly.set(rel, [mode, mtimeNs]);
+      this.#listed.delete(rel);
+    } else {
+      this.#listed.set(rel, [mode, mtimeNs]);
+      this.#readOnly.delete(rel);
+    }
+    // its time is set after the changes below it: the one before them is neither looked up
     // (touch) nor put back
+    if (!this.#touched.has(rel)) this.#open.push(rel);
     this.#touched.set(rel, null);
   }
 
-  /** The layer lists directory `rel` again, over an existing one. */
-  relisted(rel: string, xattrNames: Set<string>, owned: boolean): void {
+  /** The layer lists directory `rel` again, over an existing one; xattrs settled 1024 at a time. */
+  relisted(rel: string, xattrNames: Set<string>, owned: boolean): Promise<void> | undefined {
+    if (!this.#xattrs) return undefined;
     this.#relisted.push([rel, xattrNames, owned]);
-  }
-
-  /** Remember the mtimes of the directories above `rel` before the first change below them. */
-  async touch(rel: string): Promise<void> {
-    let k = rel.lastIndexOf('/');
-    let dir = k < 0 ? '' : rel.slice(0, k);
-    for (;;) {
-      if (this.#touched.has(dir)) return; // its ancestors were recorded with it
-      this.#touched.set(dir, (await this.#stat(dir))?.mtimeNs ?? null);
-      if (dir === '') return;
-      k = dir.lastIndexOf('/');
-      dir = k < 0 ? '' : dir.slice(0, k);
-    }
+    return this.#relisted.length >= 1024 ? this.#settleXattrs() : undefined;
   }
 
   /**
-   * After the layer: stale xattrs off re-listed directories (unless `xattrs` is undefined), the
-   * unlisted directories' times back, then the listed ones' modes and times. By name, resolved again.
+   * The layer is at `rel` now (an entry, or the target of a whiteout): the pending directories it
+   * is not below are settled, and the mtimes of the directories above it are remembered before the
+   * first change below them. Nothing to wait for (undefined) when the parent is pending already.
    */
-  async finish(xattrs: ApplyXattrs | undefined, rootless: boolean): Promise<void> {
-    if (xattrs && this.#relisted.length > 0) {
-      const dirs: RelistedDir[] = [];
-      for (const [rel, keep, owned] of this.#relisted) {
-        const host = await this.#now(rel);
-        if (host !== null) dirs.push({ host, rel, keep, ownerRecorded: rootless && owned });
-      }
-      await xattrs.dropStale(dirs);
+  touch(rel: string): Promise<void> | undefined {
+    const top = this.#open.length > 0 ? this.#open[this.#open.length - 1]! : undefined;
+    if (top !== undefined && isBelow(rel, top)) {
+      const k = rel.lastIndexOf('/');
+      if ((k < 0 ? '' : rel.slice(0, k)) === top) return undefined;
     }
-    for (const [rel, t] of this.#touched) {
-      if (t === null) continue;
+    return this.#touchSlow(rel);
+  }
+
+  async #touchSlow(rel: string): Promise<void> {
+    while (this.#open.length > 0 && !isBelow(rel, this.#open[this.#open.length - 1]!)) await this.#settle(this.#open.pop()!);
+    const add: string[] = [];
+    let k = rel.lastIndexOf('/');
+    let dir = k < 0 ? '' : rel.slice(0, k);
+    for (;;) {
+      if (this.#touched.has(dir)) break; // its ancestors are pending with it
+      this.#touched.set(dir, (await this.#stat(dir))?.mtimeNs ?? null);
+      add.push(dir);
+      if (dir === '') break;
+      k = dir.lastIndexOf('/');
+      dir = k < 0 ? '' : dir.slice(0, k);
+    }
+    for (let i = add.length - 1; i >= 0; i--) this.#open.push(add[i]!);
+  }
+
+  /** The layer left the pending directory `rel`: its listed mode and time, or its old time back. */
+  async #settle(rel: string): Promise<void> {
+    const t = this.#touched.get(rel);
+    this.#touched.delete(rel);
+    const listed = this.#listed.get(rel);
+    if (listed) {
+      this.#listed.delete(rel);
+      const host = await this.#now(rel);
+      if (host === null) return; // removed or replaced later in the layer
+      await this.#fs.chmod(host, listed[0]);
+      await this.#fs.lutimes(host, listed[1]);
+    } else if (t !== null && t !== undefined) {
       const host = await this.#now(rel);
       if (host !== null) await this.#fs.lutimes(host, t);
     }
-    for (const [rel, mode, t] of this.#listed) {
+  }
+
+  async #settleXattrs(): Promise<void> {
+    const list = this.#relisted;
+    this.#relisted = [];
+    if (!this.#xattrs || list.length === 0) return;
+    const dirs: RelistedDir[] = [];
+    const rootless = this.#rootless();
+    for (const [rel, keep, owned] of list) {
+      const host = await this.#now(rel);
+      if (host !== null) dirs.push({ host, rel, keep, ownerRecorded: rootless && owned });
+    }
+    await this.#xattrs.dropStale(dirs);
+  }
+
+  /**
+   * After the layer: stale xattrs off the re-listed directories not settled yet, the pending
+   * directories settled (innermost first), then the read-only listed ones' modes and times.
+   */
+  async finish(): Promise<void> {
+    await this.#settleXattrs();
+    while (this.#open.length > 0) await this.#settle(this.#open.pop()!);
+    for (const [rel, [mode, t]] of this.#readOnly) {
       const host = await this.#now(rel);
       if (host === null) continue; // removed or replaced later in the layer
       await this.#fs.chmod(host, mode);
@@ -131,4 +225,9 @@ export class LayerDirs {
       throw err;
     }
   }
+}
+
+/** `rel` is below the directory `dir` (every name is below the root ''). */
+function isBelow(rel: string, dir: string): boolean {
+  return dir === '' || (rel.length > dir.length && rel.charCodeAt(dir.length) === 47 && rel.startsWith(dir));
 }

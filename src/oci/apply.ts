@@ -234,7 +234,7 @@ class Applier {
     });
     this.#whiteouts = 0;
     this.#paths.invalidate();
-    this.#dirs = new LayerDirs(this.#fs, this.#root, this.#paths, [this.#marker]);
+    this.#dirs = new LayerDirs(this.#fs, this.#root, this.#paths, [this.#marker], this.#o.xattrs === false ? undefined : this.#xattrs, () => this.rootless);
     let entries = 0;
     for await (const e of readTar(tapped, { limits: this.#limits })) {
       entries++;
@@ -254,7 +254,7 @@ class Applier {
     }
     // Directories changed but not listed keep their times; then A9: the listed directories' modes
     // and times, once nothing more is written below them.
-    await this.#dirs.finish(this.#o.xattrs === false ? undefined : this.#xattrs, this.rootless);
+    await this.#dirs.finish();
     return { name, compression, digest, diffID, size, tarSize, entries, whiteouts: this.#whiteouts };
   }
 
@@ -263,7 +263,7 @@ class Applier {
     if (rel === '') {
       // The root itself: only a directory may stand there (CVE-2021-29136); merge its attributes.
       if (e.type !== 'dir') throw new LayerkitError('ERR_UNSAFE_PATH', `"${e.name}" would replace the target root with a ${e.type}`, { name: e.name, type: e.type });
-      this.#dirs.relisted('', new Set(Object.keys(e.xattrs ?? {})), e.uid !== 0 || e.gid !== 0);
+      await this.#dirs.relisted('', new Set(Object.keys(e.xattrs ?? {})), e.uid !== 0 || e.gid !== 0);
       await this.#metadata(this.#root, '', e);
       return;
     }
@@ -274,16 +274,19 @@ class Applier {
     if (wh) {
       this.#whiteouts++;
       if (wh.kind === 'whiteout') {
-        await this.#dirs.touch(wh.target);
+        const touched = this.#dirs.touch(wh.target);
+        if (touched) await touched;
         await this.#whiteout(wh.target);
       } else if (wh.kind === 'opaque') {
-        await this.#dirs.touch(wh.dir === '' ? '-' : `${wh.dir}/-`);
+        const touched = this.#dirs.touch(wh.dir === '' ? '-' : `${wh.dir}/-`);
+        if (touched) await touched;
         await this.#opaque(wh.dir);
       }
       // 'meta' (.wh..wh.plnk and other aufs internals): nothing to do.
       return;
     }
-    await this.#dirs.touch(rel);
+    const touched = this.#dirs.touch(rel);
+    if (touched) await touched;
     const host = (await this.#paths.name(rel, true))!;
     // Create first; only a name that exists already (EEXIST) is looked at and, unless both are
     // directories, removed (A6: the name, never a symlink's target) before creating again. A fresh
@@ -302,7 +305,7 @@ class Applier {
     if (created === 'exists') {
       const existing = await this.#fs.lstat(host);
       if (existing.type === 'dir' && e.type === 'dir') {
-        this.#dirs.relisted(rel, new Set(Object.keys(e.xattrs ?? {})), e.uid !== 0 || e.gid !== 0);
+        await this.#dirs.relisted(rel, new Set(Object.keys(e.xattrs ?? {})), e.uid !== 0 || e.gid !== 0);
       } else {
         await this.#remove(host, existing.type);
         // the second try's result stands for the first (an open file handle above all: it must
