@@ -12,17 +12,18 @@
  *   layer (as umoci does);
  * - the directories the layer lists again, whose xattrs the entry no longer names go (apply-xattrs.ts).
  *
- * Memory stays bounded by the depth of the tree, not its size, for a layer in tree order (the
- * order every writer uses; GNU tar restores directories the same way): a directory's pending
- * time and mode are set as soon as an entry outside it comes (`#open` is the chain of pending
- * directories, each an ancestor of the latest entry), and the re-listed directories' xattrs are
- * settled 1024 at a time. An entry that comes back into a settled directory later (a layer out of
- * tree order) finds it as an unlisted directory changed below: its time is looked up and put back
- * again. A listed directory its owner cannot write into (no u+wx) waits until the end of the
- * layer, so an unprivileged apply can still write below it. Of the made directories only the
- * outermost are kept (everything below one is the layer's). What still grows with the layer: the
- * names it writes into directories that existed before it (#written, for opaque markers that
- * come after them), and read-only directories (above).
+ * Memory does not grow with the size of the layer for these: at most PENDING_MAX directories are
+ * pending (their listed mode and time, or their time before the changes below them); past that the
+ * least recently changed one is settled (GNU tar settles a directory when extraction leaves it; a
+ * bounded set of recent ones also spares layers out of tree order a lookup per entry). A directory
+ * changes only when a name directly in it is made or removed, and every change is preceded by
+ * touch(), which makes the directory pending again if it was settled (its time is looked up and
+ * put back again), so the result does not depend on when a directory is settled. The re-listed
+ * directories' xattrs are settled 1024 at a time. A listed directory its owner cannot write into
+ * (no u+wx) waits until the end of the layer, so an unprivileged apply can still write below it.
+ * Of the made directories only the outermost are kept (everything below one is the layer's).
+ * What still grows with the layer: the names it writes into directories that existed before it
+ * (#written, for opaque markers that come after them), and read-only listed directories.
  *
  * Directories are looked up again by name when settled, unless no directory or symlink was
  * removed during the layer (RootResolver.generation): then every directory seen is still where it was.
@@ -46,11 +47,14 @@ export class LayerDirs {
   /** Last answer of #inMade for a parent (names come in tree order: siblings ask the same). */
   #lastParent = '';
   #lastParentMade = false;
-  /** Pending directories, outermost first, each an ancestor of the latest entry (rel names). */
-  readonly #open: string[] = [];
-  /** For each directory in #open: its mtime before the first change below it, or null (listed, or it did not exist). */
+  /**
+   * Pending directories (rel names), least recently changed first: the mtime before the first
+   * change below, or null (listed, or it did not exist).
+   */
   readonly #touched = new Map<string, bigint | null>();
-  /** Listed directories in #open: [mode, mtime ns], set when the layer leaves them. */
+  /** The directory touched last (the most recent in #touched). */
+  #lastTouched: string | undefined;
+  /** Listed directories in #touched: [mode, mtime ns], set when settled. */
   readonly #listed = new Map<string, [number, bigint]>();
   /** Listed directories without u+wx: name -> [mode, mtime ns], set at the end of the layer. */
   readonly #readOnly = new Map<string, [number, bigint]>();
@@ -122,8 +126,9 @@ export class LayerDirs {
     }
     // its time is set after the changes below it: the one before them is neither looked up
     // (touch) nor put back
-    if (!this.#touched.has(rel)) this.#open.push(rel);
+    this.#touched.delete(rel);
     this.#touched.set(rel, null);
+    this.#lastTouched = rel;
   }
 
   /** The layer lists directory `rel` again, over an existing one; xattrs settled 1024 at a time. */
@@ -134,39 +139,60 @@ export class LayerDirs {
   }
 
   /**
-   * The layer is at `rel` now (an entry, or the target of a whiteout): the pending directories it
-   * is not below are settled, and the mtimes of the directories above it are remembered before the
-   * first change below them. Nothing to wait for (undefined) when the parent is pending already.
+   * A name directly in the parent of `rel` is about to be made or removed (an entry, the target of
+   * a whiteout, `dir/-` for an opaque marker): the parent, and the directories above it up to a
+   * pending one (missing ones are made on the way), become pending with their mtimes before the
+   * change. Nothing to wait for (undefined) when the parent is pending already.
    */
   touch(rel: string): Promise<void> | undefined {
-    const top = this.#open.length > 0 ? this.#open[this.#open.length - 1]! : undefined;
-    if (top !== undefined && isBelow(rel, top)) {
-      const k = rel.lastIndexOf('/');
-      if ((k < 0 ? '' : rel.slice(0, k)) === top) return undefined;
-    }
-    return this.#touchSlow(rel);
+    const k = rel.lastIndexOf('/');
+    const parent = k < 0 ? '' : rel.slice(0, k);
+    if (this.#touched.size >= PENDING_MAX) return this.#touchSlow(rel, parent);
+    if (parent === this.#lastTouched) return undefined;
+    const t = this.#touched.get(parent);
+    if (t === undefined) return this.#touchSlow(rel, parent);
+    // the most recently changed now
+    this.#touched.delete(parent);
+    this.#touched.set(parent, t);
+    this.#lastTouched = parent;
+    return undefined;
   }
 
-  async #touchSlow(rel: string): Promise<void> {
-    while (this.#open.length > 0 && !isBelow(rel, this.#open[this.#open.length - 1]!)) await this.#settle(this.#open.pop()!);
-    const add: string[] = [];
-    let k = rel.lastIndexOf('/');
-    let dir = k < 0 ? '' : rel.slice(0, k);
-    for (;;) {
-      if (this.#touched.has(dir)) break; // its ancestors are pending with it
-      this.#touched.set(dir, (await this.#stat(dir))?.mtimeNs ?? null);
-      add.push(dir);
+  async #touchSlow(rel: string, parent: string): Promise<void> {
+    if (this.#touched.size >= PENDING_MAX) await this.#evict(rel);
+    const add: [string, bigint | null][] = [];
+    for (let dir = parent; ; ) {
+      const t = this.#touched.get(dir);
+      if (t !== undefined) {
+        // it may gain a directory made on the way: the most recently changed now
+        this.#touched.delete(dir);
+        this.#touched.set(dir, t);
+        break;
+      }
+      add.push([dir, (await this.#stat(dir))?.mtimeNs ?? null]);
       if (dir === '') break;
-      k = dir.lastIndexOf('/');
+      const k = dir.lastIndexOf('/');
       dir = k < 0 ? '' : dir.slice(0, k);
     }
-    for (let i = add.length - 1; i >= 0; i--) this.#open.push(add[i]!);
+    for (let i = add.length - 1; i >= 0; i--) this.#touched.set(add[i]![0], add[i]![1]);
+    this.#lastTouched = parent;
   }
 
-  /** The layer left the pending directory `rel`: its listed mode and time, or its old time back. */
+  /** Settle the least recently changed half of the pending directories, except those above `rel`. */
+  async #evict(rel: string): Promise<void> {
+    const victims: string[] = [];
+    for (const dir of this.#touched.keys()) {
+      if (victims.length >= PENDING_MAX / 2) break;
+      if (!isBelow(rel, dir)) victims.push(dir);
+    }
+    for (const dir of victims) await this.#settle(dir);
+  }
+
+  /** Settle the pending directory `rel`: its listed mode and time, or its old time back. */
   async #settle(rel: string): Promise<void> {
     const t = this.#touched.get(rel);
     this.#touched.delete(rel);
+    if (this.#lastTouched === rel) this.#lastTouched = undefined;
     const listed = this.#listed.get(rel);
     if (listed) {
       this.#listed.delete(rel);
@@ -199,7 +225,7 @@ export class LayerDirs {
    */
   async finish(): Promise<void> {
     await this.#settleXattrs();
-    while (this.#open.length > 0) await this.#settle(this.#open.pop()!);
+    for (const dir of [...this.#touched.keys()]) await this.#settle(dir);
     for (const [rel, [mode, t]] of this.#readOnly) {
       const host = await this.#now(rel);
       if (host === null) continue; // removed or replaced later in the layer
@@ -226,6 +252,9 @@ export class LayerDirs {
     }
   }
 }
+
+/** Pending directories at most (~150 bytes each), before the least recently changed half is settled. */
+export const PENDING_MAX = 8192;
 
 /** `rel` is below the directory `dir` (every name is below the root ''). */
 function isBelow(rel: string, dir: string): boolean {

@@ -447,21 +447,27 @@ class Applier {
     const host = await this.#paths.dir(dir, true);
     if (host === null || this.#dirs.ownerOf(host) === 'whole') return; // made by this layer: nothing lower in it
     let removed = false;
-    const clear = async (d: string): Promise<void> => {
+    const clear = async (d: string, drel: string): Promise<void> => {
       for (const child of await this.#fs.readdir(d)) {
         const p = hostPath(d, child);
         const owner = this.#dirs.ownerOf(p);
         if (owner === 'whole') continue; // the layer's own directory, whole
         if (owner === 'written') {
           const st = await this.#fs.lstat(p);
-          if (st.type === 'dir') await clear(p);
+          if (st.type === 'dir') {
+            // names may go inside it: its time must be pending again if it was settled
+            const prel = drel === '' ? child : `${drel}/${child}`;
+            const touched = this.#dirs.touch(`${prel}/-`);
+            if (touched) await touched;
+            await clear(p, prel);
+          }
           continue;
         }
         await this.#fs.rm(p, { recursive: true });
         removed = true;
       }
     };
-    await clear(host);
+    await clear(host, dir);
     if (removed) this.#paths.invalidate();
   }
 

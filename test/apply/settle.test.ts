@@ -1,8 +1,9 @@
 /**
- * apply settles a directory (its listed mode and time, or its old time put back) when the layer
- * leaves it, as GNU tar does, so what it keeps per layer follows the depth of the tree, not its
- * size. These tests pin the order of the work and the layers that come back into a settled
- * directory (out of tree order): their results must be those of settling everything at the end.
+ * apply keeps at most PENDING_MAX directories pending (their listed mode and time, or their old
+ * time to put back) and settles the least recently changed ones past that, so what it keeps per
+ * layer does not grow with the layer. These tests pin that directories are settled before the
+ * end, and that layers coming back into a settled directory (out of tree order, or through an
+ * opaque marker) give the result of settling everything at the end.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chownSync, lstatSync, mkdirSync, readdirSync, writeFileSync, chmodSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { describe, expect, it, test } from 'vitest';
 import '../../src/platform/node.ts';
 import { MemoryFs } from '../../src/fs/memory.ts';
 import { applyLayers } from '../../src/oci/apply.ts';
+import { PENDING_MAX } from '../../src/oci/apply-layer-dirs.ts';
 import { tempDir } from '../fixtures/tools.ts';
 import { D, F, W, layer } from './helpers.ts';
 
@@ -31,21 +33,44 @@ function logging(): { fs: MemoryFs; log: string[] } {
 }
 
 describe('apply: directories settled as the layer leaves them', () => {
-  it('a layer in tree order: each directory is settled before the next sibling tree is made', async () => {
+  it(`past ${PENDING_MAX} pending directories the least recently changed are settled before the layer ends; every time and mode still comes out right`, async () => {
     const { fs, log } = logging();
     await fs.mkdir('/t');
-    const items = [0, 1, 2, 3].flatMap((i) => [D(`d${i}`, { mtime: 1000 + i, mode: 0o750 }), D(`d${i}/e`, { mtime: 2000 + i }), F(`d${i}/e/f`, 'x')]);
-    await applyLayers([{ blob: [await layer(...items)] }], '/t', { fs });
-    // d0 and d0/e are settled (chmod + times) before d1 is made: nothing of d0 waits for the end
+    const n = PENDING_MAX + 200;
+    await applyLayers([{ blob: [await layer(D('lower', { mtime: 300 }))] }], '/t', { fs });
+    const items = Array.from({ length: n }, (_, i) => [D(`d${i}`, { mtime: 1000 + i, mode: 0o750 }), F(`d${i}/f`, 'x')]).flat();
+    await applyLayers([{ blob: [await layer(F('lower/first'), ...items, F('lower/last'))] }], '/t', { fs });
+    // d0 is settled (chmod + times) before the last directories are made: nothing waits for the end
     expect(log.indexOf('chmod d0')).toBeGreaterThan(-1);
-    expect(log.indexOf('chmod d0')).toBeLessThan(log.indexOf('mkdir d1'));
-    expect(log.indexOf('chmod d0/e')).toBeLessThan(log.indexOf('chmod d0'));
-    expect(log.indexOf('chmod d2')).toBeLessThan(log.indexOf('mkdir d3'));
-    for (let i = 0; i < 4; i++) {
+    expect(log.indexOf('chmod d0')).toBeLessThan(log.indexOf(`mkdir d${n - 1}`));
+    for (const i of [0, 1, PENDING_MAX - 1, PENDING_MAX, n - 1]) {
       const d = await fs.lstat(`/t/d${i}`);
       expect([d.mode, d.mtimeNs]).toEqual([0o750, s(1000 + i)]);
-      expect((await fs.lstat(`/t/d${i}/e`)).mtimeNs).toBe(s(2000 + i));
     }
+    // a lower directory changed, settled, and changed again keeps its time
+    expect((await fs.lstat('/t/lower')).mtimeNs).toBe(s(300));
+  });
+
+  it('a directory settled long before an entry comes back into it (out of tree order): its listed time stands', async () => {
+    const fs = new MemoryFs();
+    await fs.mkdir('/t');
+    const fill = Array.from({ length: PENDING_MAX + 10 }, (_, i) => D(`z${i}`));
+    await applyLayers([{ blob: [await layer(D('a', { mtime: 1000 }), D('a/b', { mtime: 1100 }), ...fill, F('a/b/late', 'x'), D('a/new'))] }], '/t', { fs });
+    expect(await fs.readdir('/t/a/b')).toEqual(['late']);
+    expect((await fs.lstat('/t/a/b')).mtimeNs).toBe(s(1100));
+    expect((await fs.lstat('/t/a')).mtimeNs).toBe(s(1000));
+  });
+
+  it('an opaque marker removing lower names inside a re-listed directory settled long before: its listed time stands', async () => {
+    const fs = new MemoryFs();
+    await fs.mkdir('/t');
+    await applyLayers([{ blob: [await layer(D('l', { mtime: 400 }), D('l/sub', { mtime: 500 }), F('l/sub/old'), F('l/gone'))] }], '/t', { fs });
+    const fill = Array.from({ length: PENDING_MAX + 10 }, (_, i) => D(`z${i}`));
+    await applyLayers([{ blob: [await layer(D('l', { mtime: 600 }), D('l/sub', { mtime: 700 }), ...fill, W('l/.wh..wh..opq'))] }], '/t', { fs });
+    expect(await fs.readdir('/t/l')).toEqual(['sub']);
+    expect(await fs.readdir('/t/l/sub')).toEqual([]);
+    expect((await fs.lstat('/t/l/sub')).mtimeNs).toBe(s(700));
+    expect((await fs.lstat('/t/l')).mtimeNs).toBe(s(600));
   });
 
   it('an entry that comes back into a settled directory (out of tree order): its listed time still stands, its parent keeps its own', async () => {
