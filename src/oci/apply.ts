@@ -9,10 +9,11 @@
  * - whiteouts and opaque markers come from whiteout.ts (A4, A5); the whiteout itself is never
  *   created;
  * - per entry: remove what is in the way unless dir-on-dir (A6), create, lchown, xattrs, chmod,
- *   times (A8); no chmod on symlinks, no metadata on hardlinks; a directory's chmod and times after
- *   the layer (A9; also lets an unprivileged apply write below a directory that ends up read-only),
- *   resolved again by name then (a later entry of the layer may have replaced a parent with a
- *   symlink: the host path remembered at creation could lead out of the root);
+ *   times (A8); no chmod on symlinks, no metadata on hardlinks; a directory's chmod and times
+ *   after the names below it (A9: set when the directory is settled, and again if the layer
+ *   comes back into it, apply-layer-dirs.ts; a read-only one after the layer, so an unprivileged
+ *   apply can write below it), resolved again by name then (a later entry of the layer may have
+ *   replaced a parent with a symlink: the host path remembered at creation could lead out of the root);
  * - a directory the layer does not list but changes (a child created or removed below it) keeps
  *   its mtime: the layer says nothing about it (umoci does the same; without this an unpack's
  *   directory times would depend on the time of the unpack);
@@ -24,8 +25,10 @@
  * was applied and verified; a later apply refuses such a target (ERR_TARGET_INCOMPLETE) unless
  * forced. An apply that throws is never a success.
  *
- * Memory: one body chunk at a time, plus per layer the names it wrote (opaque markers need them)
- * and its directories' times; both bounded by maxEntries.
+ * Memory: one body chunk at a time; per layer at most PENDING_MAX pending directories and the
+ * outermost directories it made (apply-layer-dirs.ts), the resolver's bounded cache, and the
+ * names it wrote into directories that existed before it (opaque markers need them; bounded by
+ * maxEntries). A layer that only adds new trees (a base layer) keeps a constant amount.
  */
 import { LayerkitError, codeOf, wrapError } from '../errors.ts';
 import type { FileType, MutableFsLike, WriteHandleLike } from '../fs/types.ts';
@@ -252,8 +255,8 @@ class Applier {
     if (layer.diffID !== undefined && layer.diffID !== diffID) {
       throw new LayerkitError('ERR_DIGEST_MISMATCH', `diffID mismatch: expected ${layer.diffID}, the tar is ${diffID}`, { expected: layer.diffID, actual: diffID });
     }
-    // Directories changed but not listed keep their times; then A9: the listed directories' modes
-    // and times, once nothing more is written below them.
+    // The directories still pending: the unlisted ones changed below get their times back, the
+    // listed ones their modes and times (A9), once nothing more is written below them.
     await this.#dirs.finish();
     return { name, compression, digest, diffID, size, tarSize, entries, whiteouts: this.#whiteouts };
   }

@@ -1,8 +1,8 @@
 /**
  * What apply looks at: creating a name never needs an lstat (EEXIST says when one is there), a
  * directory the layer made resolves without one, a listed directory's earlier mtime is not looked
- * up, and the end-of-layer pass over listed directories looks again only if a directory or a
- * symlink was removed during the layer. Counted on a MemoryFs: a fresh unpack of N directories
+ * up, and settling listed directories looks again only if a directory or a symlink was removed
+ * during the layer. Counted on a MemoryFs: a fresh unpack of N directories
  * and N files costs a constant number of lstat calls, and a removal brings the checks back.
  */
 import { describe, expect, it } from 'vitest';
