@@ -8,6 +8,7 @@
  */
 import { kernels } from '../wasm/loader.ts';
 import type { StackKind, StackRecord } from '../ref/stack.ts';
+import { utf8Length } from '../utf8.ts';
 
 export type { StackKind, StackRecord };
 
@@ -128,17 +129,3 @@ export function survivors(records: readonly StackRecord[]): Uint8Array {
 
 const isLittleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-/** Bytes of `s` in UTF-8 (lone surrogates count as U+FFFD, 3 bytes, as TextEncoder writes them). */
-function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
-}

@@ -32,6 +32,7 @@
 import { LayerkitError } from '../errors.ts';
 import { BLOCK, paddingFor, type TarType } from './header.ts';
 import { limitError, resolveLimits, type TarLimits } from './limits.ts';
+import { utf8Length } from '../utf8.ts';
 
 export interface TarEntry {
   /** The name as stored (PAX path, GNU long name or ustar prefix/name), not cleaned. */
@@ -266,20 +267,6 @@ function isZeroBlock(h: Uint8Array): boolean {
   return true;
 }
 
-/** UTF-8 length of a string (lone surrogates count as the 3 bytes of U+FFFD, as TextEncoder writes them). */
-function utf8Length(s: string): number {
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) n += 1;
-    else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      n += 4;
-      i++;
-    } else n += 3;
-  }
-  return n;
-}
 
 interface Extended {
   path?: string;

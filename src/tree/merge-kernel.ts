@@ -8,6 +8,7 @@ import type { Entry } from './entry.ts';
 import type { TreeChange } from './changes.ts';
 import { kernels } from '../wasm/loader.ts';
 import { blake3 } from '../wasm/blake3.ts';
+import { utf8Length } from '../utf8.ts';
 
 const REC = 104;
 const META = 16;
@@ -21,17 +22,6 @@ const TYPE_CODE: Record<string, number> = { file: 1, dir: 2, symlink: 3, char: 4
 const NS = 1_000_000_000n;
 const encoder = new TextEncoder();
 
-function utf8Length(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) continue;
-    if (c < 0x800) n += 1;
-    else if (c >= 0xd800 && c <= 0xdbff) i++, n += 2; // a surrogate pair: 2 code units, 4 bytes
-    else n += 2;
-  }
-  return n;
-}
 
 /** 16 bytes standing for link target + xattrs (BLAKE3, so equal digests mean equal values). */
 function varDigest(e: Entry, isDir: boolean): Uint8Array | undefined {
