@@ -145,7 +145,7 @@ describe('apply: read-only directories wait for the end of the layer', () => {
       mkdirSync(target);
       chownSync(target, 65534, 65534);
       const bin = join(import.meta.dirname, '../../bin/layerkit.js');
-      execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, bin, 'apply', tar, '--to', join(target, 'rootfs'), '-q']);
+      execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, bin, 'apply', tar, '--to', join(target, 'rootfs'), '-q'], { timeout: 60_000 });
       const root = join(target, 'rootfs');
       expect(readdirSync(join(root, 'ro'))).toEqual(['late']);
       expect(readdirSync(join(root, 'rw'))).toEqual(['late']);
