@@ -113,7 +113,7 @@ export class LayerDirs {
     return false;
   }
 
-  /** The layer lists directory `rel`: `mode` and `mtimeNs` are set when the layer leaves it. */
+  /** The layer lists directory `rel`: `mode` and `mtimeNs` are set when it is settled. */
   listed(rel: string, mode: number, mtimeNs: bigint): void {
     // (listed twice: the later entry stands)
     if ((mode & 0o300) !== 0o300 && rel !== '') {
