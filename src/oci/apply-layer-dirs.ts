@@ -126,8 +126,7 @@ export class LayerDirs {
     }
     // its time is set after the changes below it: the one before them is neither looked up
     // (touch) nor put back
-    this.#touched.delete(rel);
-    this.#touched.set(rel, null);
+    this.#recent(rel, null);
     this.#lastTouched = rel;
   }
 
@@ -151,9 +150,7 @@ export class LayerDirs {
     if (parent === this.#lastTouched) return undefined;
     const t = this.#touched.get(parent);
     if (t === undefined) return this.#touchSlow(rel, parent);
-    // the most recently changed now
-    this.#touched.delete(parent);
-    this.#touched.set(parent, t);
+    this.#recent(parent, t);
     this.#lastTouched = parent;
     return undefined;
   }
@@ -164,9 +161,7 @@ export class LayerDirs {
     for (let dir = parent; ; ) {
       const t = this.#touched.get(dir);
       if (t !== undefined) {
-        // it may gain a directory made on the way: the most recently changed now
-        this.#touched.delete(dir);
-        this.#touched.set(dir, t);
+        this.#recent(dir, t); // it may gain a directory made on the way
         break;
       }
       add.push([dir, (await this.#stat(dir))?.mtimeNs ?? null]);
@@ -176,6 +171,12 @@ export class LayerDirs {
     }
     for (let i = add.length - 1; i >= 0; i--) this.#touched.set(add[i]![0], add[i]![1]);
     this.#lastTouched = parent;
+  }
+
+  /** `dir` is pending with `t` and the most recently changed (last in #touched's order). */
+  #recent(dir: string, t: bigint | null): void {
+    this.#touched.delete(dir);
+    this.#touched.set(dir, t);
   }
 
   /** Settle the least recently changed half of the pending directories, except those above `rel`. */

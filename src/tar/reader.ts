@@ -163,20 +163,24 @@ class Bytes {
     return view;
   }
 
-  /** Skip up to n bytes inside the current chunk without waiting; the number skipped. */
-  skipBuffered(n: number): number {
+  /** Skip n bytes; ERR_LAYER_TRUNCATED if the stream ends first. Nothing to wait for when they are buffered. */
+  skip(n: number, what: string): void | Promise<void> {
+    const whole = this.skipUpTo(n);
+    if (whole === true) return;
+    return (async () => {
+      if (!(await whole)) throw truncated(what, this.offset);
+    })();
+  }
+
+  /** Skip up to n bytes; false if the stream ended first. Nothing to wait for (true) when they are buffered. */
+  skipUpTo(n: number): boolean | Promise<boolean> {
     const take = Math.min(n, this.#chunk.length - this.#pos);
     this.#pos += take;
     this.offset += take;
-    return take;
+    return take === n ? true : this.#skipSlow(n - take);
   }
 
-  async skip(n: number, what: string): Promise<void> {
-    if (!(await this.skipUpTo(n))) throw truncated(what, this.offset);
-  }
-
-  /** Skip up to n bytes; false if the stream ended first. */
-  async skipUpTo(n: number): Promise<boolean> {
+  async #skipSlow(n: number): Promise<boolean> {
     let left = n;
     while (left > 0) {
       if (!(await this.#fill())) return false;
@@ -246,27 +250,27 @@ function decodeName(bytes: Uint8Array, field: string, offset: number): string {
   }
 }
 
-/** The header sum with the checksum field as spaces: unsigned bytes (POSIX), or signed (old tars). */
+/** The stored checksum is the header's sum with the checksum field as spaces: unsigned bytes (POSIX) or signed (old tars). */
 function verifyChecksum(h: Uint8Array, offset: number): void {
   const stored = parseNumber(h, 148, 8, 'checksum', offset);
-  let unsigned = 8 * 0x20;
-  for (let i = 0; i < 148; i++) unsigned += h[i]!;
-  for (let i = 156; i < BLOCK; i++) unsigned += h[i]!;
-  if (stored === unsigned) return;
-  let signed = 8 * 0x20;
+  const unsigned = headerSum(h, false);
+  if (stored !== unsigned && stored !== headerSum(h, true)) throw corrupt(`checksum mismatch (stored ${stored}, computed ${unsigned})`, offset);
+}
+
+function headerSum(h: Uint8Array, signed: boolean): number {
+  let sum = 8 * 0x20;
   for (let i = 0; i < BLOCK; i++) {
-    if (i === 148) i = 156;
+    if (i === 148) i = 156; // the checksum field itself counts as spaces
     const c = h[i]!;
-    signed += c > 127 ? c - 256 : c;
+    sum += signed && c > 127 ? c - 256 : c;
   }
-  if (stored !== signed) throw corrupt(`checksum mismatch (stored ${stored}, computed ${unsigned})`, offset);
+  return sum;
 }
 
 function isZeroBlock(h: Uint8Array): boolean {
   for (let i = 0; i < BLOCK; i++) if (h[i] !== 0) return false;
   return true;
 }
-
 
 interface Extended {
   path?: string;
@@ -339,15 +343,14 @@ export async function* readTar(source: AsyncIterable<Uint8Array> | Iterable<Uint
     let ext: Extended = {};
     let extStart = -1;
     for (;;) {
-      // (what is buffered is skipped without waiting: most bodies and paddings are)
       if (bodyLeft > 0) {
-        bodyLeft -= src.skipBuffered(bodyLeft);
-        if (bodyLeft > 0) await src.skip(bodyLeft, 'inside an entry body');
+        const skipped = src.skip(bodyLeft, 'inside an entry body');
+        if (skipped) await skipped;
         bodyLeft = 0;
       }
       if (padLeft > 0) {
-        padLeft -= src.skipBuffered(padLeft);
-        const whole = padLeft === 0 || (await src.skipUpTo(padLeft));
+        let whole = src.skipUpTo(padLeft);
+        if (whole !== true) whole = await whole;
         padLeft = 0;
         // EOF inside the padding after a complete body: the end, as Go's archive/tar reads it.
         if (!whole) return;
