@@ -20,10 +20,13 @@
  * touch(), which makes the directory pending again if it was settled (its time is looked up and
  * put back again), so the result does not depend on when a directory is settled. The re-listed
  * directories' xattrs are settled 1024 at a time. A listed directory its owner cannot write into
- * (no u+wx) waits until the end of the layer, so an unprivileged apply can still write below it.
- * Of the made directories only the outermost are kept (everything below one is the layer's).
- * What still grows with the layer: the names it writes into directories that existed before it
- * (#written, for opaque markers that come after them), and read-only listed directories.
+ * (no u+wx) waits until the end of the layer (at most PENDING_MAX of them; past that the oldest is
+ * set), so an unprivileged apply can still write below it; a directory without u+wx that the layer
+ * comes back into (set already, or a lower layer's) is made writable while pending and gets its
+ * mode and time back when settled. Of the made directories only the outermost are kept
+ * (everything below one is the layer's). What still grows with the layer: the names it writes
+ * into directories that existed before it (#written, for opaque markers that come after them),
+ * 8 bytes a name (name-set.ts): 32 MB at the default maxEntries.
  *
  * Directories are looked up again by name when settled, unless no directory or symlink was
  * removed during the layer (RootResolver.generation): then every directory seen is still where it was.
@@ -32,6 +35,7 @@ import { codeOf } from '../errors.ts';
 import type { MutableFsLike } from '../fs/types.ts';
 import type { RootResolver } from './safe-path.ts';
 import type { ApplyXattrs, RelistedDir } from './apply-xattrs.ts';
+import { NameSet } from './name-set.ts';
 
 export class LayerDirs {
   readonly #fs: MutableFsLike;
@@ -40,8 +44,10 @@ export class LayerDirs {
   readonly #generation: number;
   readonly #xattrs: ApplyXattrs | undefined;
   readonly #rootless: () => boolean;
-  /** Names this layer wrote whose directory it did not make. */
-  readonly #written: Set<string>;
+  /** Names this layer wrote whose directory it did not make (8 bytes a name, name-set.ts). */
+  readonly #written = new NameSet();
+  /** Host paths no opaque marker of this layer may remove. */
+  readonly #keep: ReadonlySet<string>;
   /** The outermost directories this layer made (host paths): everything below one is the layer's. */
   readonly #made = new Set<string>();
   /** Last answer of #inMade for a parent (names come in tree order: siblings ask the same). */
@@ -71,7 +77,7 @@ export class LayerDirs {
     this.#root = root;
     this.#paths = paths;
     this.#generation = paths.generation;
-    this.#written = new Set(keep);
+    this.#keep = new Set(keep);
     this.#xattrs = xattrs;
     this.#rootless = rootless;
   }
@@ -96,7 +102,7 @@ export class LayerDirs {
 
   /** For an opaque marker: 'whole' (the layer made it), 'written' (look inside), or 'lower' (remove it). */
   ownerOf(host: string): 'whole' | 'written' | 'lower' {
-    return this.#madeOrBelow(host) ? 'whole' : this.#written.has(host) ? 'written' : 'lower';
+    return this.#madeOrBelow(host) ? 'whole' : this.#keep.has(host) || this.#written.has(host) ? 'written' : 'lower';
   }
 
   /** `host` is a made directory or below one. */
@@ -114,12 +120,14 @@ export class LayerDirs {
   }
 
   /** The layer lists directory `rel`: `mode` and `mtimeNs` are set when it is settled. */
-  listed(rel: string, mode: number, mtimeNs: bigint): void {
+  listed(rel: string, mode: number, mtimeNs: bigint): Promise<void> | undefined {
     // (listed twice: the later entry stands)
     if ((mode & 0o300) !== 0o300 && rel !== '') {
-      // its owner could not write below it: set at the end
+      // its owner could not write below it: set at the end (or when PENDING_MAX are waiting)
+      this.#readOnly.delete(rel);
       this.#readOnly.set(rel, [mode, mtimeNs]);
       this.#listed.delete(rel);
+      if (this.#readOnly.size > PENDING_MAX) return this.#settleReadOnly(this.#readOnly.keys().next().value!);
     } else {
       this.#listed.set(rel, [mode, mtimeNs]);
       this.#readOnly.delete(rel);
@@ -128,6 +136,7 @@ export class LayerDirs {
     // (touch) nor put back
     this.#recent(rel, null);
     this.#lastTouched = rel;
+    return undefined;
   }
 
   /** The layer lists directory `rel` again, over an existing one; xattrs settled 1024 at a time. */
@@ -164,7 +173,14 @@ export class LayerDirs {
         this.#recent(dir, t); // it may gain a directory made on the way
         break;
       }
-      add.push([dir, (await this.#stat(dir))?.mtimeNs ?? null]);
+      const st = await this.#stat(dir);
+      if (st && (st.mode & 0o300) !== 0o300 && dir !== '' && !this.#readOnly.has(dir)) {
+        // its owner cannot write into it (a read-only directory of a lower layer, or one of this
+        // layer's settled already): writable until settled, then its mode and time put back
+        await this.#fs.chmod(st.host, st.mode | 0o300);
+        this.#listed.set(dir, [st.mode, st.mtimeNs]);
+      }
+      add.push([dir, st?.mtimeNs ?? null]);
       if (dir === '') break;
       const k = dir.lastIndexOf('/');
       dir = k < 0 ? '' : dir.slice(0, k);
@@ -227,12 +243,20 @@ export class LayerDirs {
   async finish(): Promise<void> {
     await this.#settleXattrs();
     for (const dir of [...this.#touched.keys()]) await this.#settle(dir);
-    for (const [rel, [mode, t]] of this.#readOnly) {
-      const host = await this.#now(rel);
-      if (host === null) continue; // removed or replaced later in the layer
-      await this.#fs.chmod(host, mode);
-      await this.#fs.lutimes(host, t);
-    }
+    for (const rel of [...this.#readOnly.keys()]) await this.#settleReadOnly(rel);
+  }
+
+  /** Set the listed mode and time of the read-only directory `rel`. */
+  async #settleReadOnly(rel: string): Promise<void> {
+    const [mode, t] = this.#readOnly.get(rel)!;
+    this.#readOnly.delete(rel);
+    // no longer pending: a change below it later makes it writable again first (#touchSlow)
+    this.#touched.delete(rel);
+    if (this.#lastTouched === rel) this.#lastTouched = undefined;
+    const host = await this.#now(rel);
+    if (host === null) return; // removed or replaced later in the layer
+    await this.#fs.chmod(host, mode);
+    await this.#fs.lutimes(host, t);
   }
 
   /** Host path of the directory `rel` as the target is now (null: gone, or not a directory). */
@@ -241,12 +265,12 @@ export class LayerDirs {
     return (await this.#stat(rel))?.host ?? null;
   }
 
-  async #stat(rel: string): Promise<{ host: string; mtimeNs: bigint } | null> {
+  async #stat(rel: string): Promise<{ host: string; mode: number; mtimeNs: bigint } | null> {
     const host = rel === '' ? this.#root : await this.#paths.name(rel, false);
     if (host === null) return null;
     try {
       const st = await this.#fs.lstat(host);
-      return st.type === 'dir' ? { host, mtimeNs: st.mtimeNs } : null;
+      return st.type === 'dir' ? { host, mode: st.mode, mtimeNs: st.mtimeNs } : null;
     } catch (err) {
       if (codeOf(err) === 'ENOENT' || codeOf(err) === 'ENOTDIR') return null;
       throw err;

@@ -27,8 +27,9 @@
  *
  * Memory: one body chunk at a time; per layer at most PENDING_MAX pending directories and the
  * outermost directories it made (apply-layer-dirs.ts), the resolver's bounded cache, and the
- * names it wrote into directories that existed before it (opaque markers need them; bounded by
- * maxEntries). A layer that only adds new trees (a base layer) keeps a constant amount.
+ * names it wrote into directories that existed before it (opaque markers need them), as 8-byte
+ * hashes (name-set.ts; 32 MB at the default maxEntries). A layer that only adds new trees (a base
+ * layer) keeps a constant amount.
  */
 import { LayerkitError, codeOf, wrapError } from '../errors.ts';
 import type { FileType, MutableFsLike, WriteHandleLike } from '../fs/types.ts';
@@ -500,7 +501,8 @@ class Applier {
     if (names.length > 0) await this.#xattrs.set(host, rel, xattrs, this.rootless);
     const t = BigInt(e.mtime) * 1_000_000_000n;
     if (e.type === 'dir') {
-      this.#dirs.listed(rel, e.mode & 0o7777, t);
+      const settled = this.#dirs.listed(rel, e.mode & 0o7777, t);
+      if (settled) await settled;
       return;
     }
     if (h?.chmod && h.utimes) {

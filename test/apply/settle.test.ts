@@ -133,6 +133,18 @@ describe('apply: read-only directories wait for the end of the layer', () => {
     expect([st.mode, st.mtimeNs]).toEqual([0o555, s(1000)]);
   });
 
+  it(`memory: past ${PENDING_MAX} read-only listed directories the oldest is set before the end; an entry coming back into it still leaves its listed mode and time`, async () => {
+    const fs = new MemoryFs();
+    await fs.mkdir('/t');
+    const many = Array.from({ length: PENDING_MAX + 5 }, (_, i) => D(`r${i}`, { mode: 0o555, mtime: 3000 + i }));
+    await applyLayers([{ blob: [await layer(D('ro', { mode: 0o555, mtime: 1000 }), ...many, F('ro/late', 'l'))] }], '/t', { fs });
+    expect(await fs.readdir('/t/ro')).toEqual(['late']);
+    for (const [d, t] of [['ro', 1000], ['r0', 3000], [`r${PENDING_MAX + 4}`, 3000 + PENDING_MAX + 4]] as const) {
+      const st = await fs.lstat(`/t/${d}`);
+      expect([d, st.mode, st.mtimeNs]).toEqual([d, 0o555, s(t)]);
+    }
+  });
+
   const isRoot = process.getuid?.() === 0;
   test.skipIf(!isRoot || spawnSync('setpriv', ['--version']).status !== 0)('node, unprivileged (setpriv 65534): entries below a read-only directory out of tree order are written', async () => {
     const tmp = tempDir('layerkit-settle-');
@@ -152,6 +164,25 @@ describe('apply: read-only directories wait for the end of the layer', () => {
       expect(lstatSync(join(root, 'ro')).mode & 0o7777).toBe(0o555);
       expect(lstatSync(join(root, 'ro')).mtimeMs).toBe(1000_000);
       expect(lstatSync(join(root, 'rw')).mtimeMs).toBe(2000_000);
+
+      // A read-only directory of a lower layer, written into by the next one without listing it,
+      // and one of more than PENDING_MAX read-only directories a layer lists, written into after
+      // it was set: each is made writable while names go in, then its mode and time put back.
+      const lower = join(tmp.path, 'lower.tar');
+      const upper = join(tmp.path, 'upper.tar');
+      const many = Array.from({ length: PENDING_MAX + 5 }, (_, i) => D(`r${i}`, { mode: 0o555, mtime: 3000 + i }));
+      writeFileSync(lower, await layer(D('low', { mode: 0o555, mtime: 1500 }), F('low/old', 'o')));
+      writeFileSync(upper, await layer(F('low/new', 'n'), D('first', { mode: 0o555, mtime: 2500 }), ...many, F('first/late', 'l')));
+      chmodSync(lower, 0o644);
+      chmodSync(upper, 0o644);
+      execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, bin, 'apply', lower, upper, '--to', join(target, 'two'), '-q'], { timeout: 120_000 });
+      const two = join(target, 'two');
+      expect(readdirSync(join(two, 'low')).sort()).toEqual(['new', 'old']);
+      expect(readdirSync(join(two, 'first'))).toEqual(['late']);
+      for (const [d, t] of [['low', 1500], ['first', 2500], ['r0', 3000]] as const) {
+        const st = lstatSync(join(two, d));
+        expect([d, st.mode & 0o7777, st.mtimeMs]).toEqual([d, 0o555, t * 1000]);
+      }
     } finally {
       execFileSync('chmod', ['-R', 'u+w', tmp.path]);
       tmp.dispose();
