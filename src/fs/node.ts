@@ -16,6 +16,7 @@ import { platform } from 'node:os';
 import type { FileHandleLike, FileStat, FileType, MutableFsLike, WriteHandleLike } from './types.ts';
 import { fileStat } from './types.ts';
 import { getfattr, TreeXattrs } from './xattrs-getfattr.ts';
+import { runInShell } from './node-shell.ts';
 
 const treeXattrs = new TreeXattrs();
 
@@ -75,20 +76,35 @@ async function nodeLstat(path: string): Promise<FileStat> {
   });
 }
 
-/** Run a small tool (mknod, setfattr); its failure becomes a node-style error with a code. */
+/** A tool's failure as a node-style error with a code (`missing`: the tool could not be run). */
+function toolError(cmd: string, path: string, text: string, missing: boolean): Error {
+  const code = missing ? 'ENOTSUP'
+    : /not supported/i.test(text) ? 'ENOTSUP'
+      : /not permitted|permission denied/i.test(text) ? 'EPERM'
+        : /exists/i.test(text) ? 'EEXIST'
+          : /no such file/i.test(text) ? 'ENOENT' : 'EIO';
+  return Object.assign(new Error(`${code}: ${cmd} ${path}: ${text.trim()}`), { code, path, syscall: cmd });
+}
+
+/** Run a small tool (setfattr; mknod when the shared shell cannot run); failures as toolError. */
 function tool(cmd: string, args: string[], path: string): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { encoding: 'utf8' }, (err, _stdout, stderr) => {
       if (!err) return resolve();
-      const text = String(stderr || err.message);
-      const code = (err as { code?: unknown }).code === 'ENOENT' ? 'ENOTSUP'
-        : /not supported/i.test(text) ? 'ENOTSUP'
-          : /not permitted|permission denied/i.test(text) ? 'EPERM'
-            : /exists/i.test(text) ? 'EEXIST'
-              : /no such file/i.test(text) ? 'ENOENT' : 'EIO';
-      reject(Object.assign(new Error(`${code}: ${cmd} ${path}: ${text.trim()}`), { code, path, syscall: cmd }));
+      reject(toolError(cmd, path, String(stderr || err.message), (err as { code?: unknown }).code === 'ENOENT'));
     });
   });
+}
+
+/** Run a small tool through the shared shell (node-shell.ts), or spawned on its own without one. */
+async function shellTool(cmd: string, args: string[], path: string): Promise<void> {
+  let r;
+  try {
+    r = await runInShell(cmd, args);
+  } catch {
+    return tool(cmd, args, path);
+  }
+  if (r.status !== 0) throw toolError(cmd, path, r.output || `exit status ${r.status}`, r.status === 127);
 }
 
 export const nodeFs: MutableFsLike = {
@@ -190,11 +206,14 @@ export const nodeFs: MutableFsLike = {
   async link(existing: string, path: string): Promise<void> {
     linkSync(existing, path);
   },
-  /** node:fs has no mknod: coreutils mknod(1) (devices need CAP_MKNOD: EPERM otherwise). */
+  /**
+   * node:fs has no mknod: coreutils mknod(1) (devices need CAP_MKNOD: EPERM otherwise), run by one
+   * shared shell rather than a spawn from Node per node (node-shell.ts).
+   */
   async mknod(path: string, type: 'char' | 'block' | 'fifo', options: { mode: number; major?: number; minor?: number }): Promise<void> {
     const mode = (options.mode & 0o7777).toString(8);
     const args = type === 'fifo' ? ['-m', mode, '--', path, 'p'] : ['-m', mode, '--', path, type === 'char' ? 'c' : 'b', String(options.major ?? 0), String(options.minor ?? 0)];
-    await tool('mknod', args, path);
+    await shellTool('mknod', args, path);
   },
   async lchown(path: string, uid: number, gid: number): Promise<void> {
     lchownSync(path, uid, gid);
