@@ -86,7 +86,7 @@ function toolError(cmd: string, path: string, text: string, missing: boolean): E
   return Object.assign(new Error(`${code}: ${cmd} ${path}: ${text.trim()}`), { code, path, syscall: cmd });
 }
 
-/** Run a small tool (setfattr; mknod when the shared shell cannot run); failures as toolError. */
+/** Run a small tool spawned on its own (when the shared shell cannot run); failures as toolError. */
 function tool(cmd: string, args: string[], path: string): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { encoding: 'utf8' }, (err, _stdout, stderr) => {
@@ -228,10 +228,6 @@ export const nodeFs: MutableFsLike = {
   async rm(path: string, options: { recursive: true }): Promise<void> {
     rmSync(path, { recursive: options.recursive, force: false });
   },
-  /**
-   * setfattr(1) (Debian package attr), one call per attribute: node:fs cannot set xattrs. Fails
-   * with ENOTSUP when the filesystem or the tool is missing, EPERM without the privilege.
-   */
   /** One getfattr run per 1024 names (see xattrs-getfattr.ts); undefined without getfattr. */
   async xattrsOfMany(paths: string[]): Promise<Map<string, Record<string, Uint8Array>> | undefined> {
     const out = new Map<string, Record<string, Uint8Array>>();
@@ -246,16 +242,21 @@ export const nodeFs: MutableFsLike = {
   async removeXattrs(path: string, names: string[]): Promise<void> {
     for (const name of names) {
       try {
-        await tool('setfattr', ['-h', '-x', name, '--', path], path);
+        await shellTool('setfattr', ['-h', '-x', name, '--', path], path);
       } catch (e) {
         throw Object.assign(e as Error, { attr: name });
       }
     }
   },
+  /**
+   * setfattr(1) (Debian package attr), one call per attribute through the shared shell: node:fs
+   * cannot set xattrs. Fails with ENOTSUP when the filesystem or the tool is missing, EPERM
+   * without the privilege.
+   */
   async setXattrs(path: string, xattrs: Record<string, Uint8Array>): Promise<void> {
     for (const [name, value] of Object.entries(xattrs)) {
       try {
-        await tool('setfattr', ['-h', '-n', name, '-v', `0s${Buffer.from(value).toString('base64')}`, '--', path], path);
+        await shellTool('setfattr', ['-h', '-n', name, '-v', `0s${Buffer.from(value).toString('base64')}`, '--', path], path);
       } catch (e) {
         throw Object.assign(e as Error, { attr: name });
       }
