@@ -177,8 +177,12 @@ export class LayerDirs {
       if (st && (st.mode & 0o300) !== 0o300 && dir !== '' && !this.#readOnly.has(dir)) {
         // its owner cannot write into it (a read-only directory of a lower layer, or one of this
         // layer's settled already): writable until settled, then its mode and time put back
-        await this.#fs.chmod(st.host, st.mode | 0o300);
-        this.#listed.set(dir, [st.mode, st.mtimeNs]);
+        try {
+          await this.#fs.chmod(st.host, st.mode | 0o300);
+          this.#listed.set(dir, [st.mode, st.mtimeNs]);
+        } catch (e) {
+          if (codeOf(e) !== 'EPERM') throw e; // another owner's: the write below it decides
+        }
       }
       add.push([dir, st?.mtimeNs ?? null]);
       if (dir === '') break;
