@@ -42,8 +42,10 @@ export class NameSet {
     this.#seed2 = seeds[1]! ^ 0x9e3779b9;
   }
 
+  /** Names held (tests and measurements: merges the table first, since a merge drops names added again). */
   get size(): number {
-    return this.#sorted.length + this.#tailCount;
+    if (this.#tailCount > 0) this.#merge();
+    return this.#sorted.length;
   }
 
   /** Bytes held (tests and measurements). */
@@ -51,9 +53,9 @@ export class NameSet {
     return this.#tail.byteLength + this.#sorted.byteLength;
   }
 
+  /** O(1): a name already in the sorted array is not searched for here; the merge drops it. */
   add(name: string): void {
     this.#hash(name);
-    if (this.#inSorted()) return;
     if (this.#probe(true)) return;
     if (++this.#tailCount >= TAIL) this.#merge();
   }
@@ -140,7 +142,9 @@ export class NameSet {
     let j = 0;
     let k = 0;
     while (i < oldLen && j < n) {
-      if (cmp(old[2 * i + HI]!, old[2 * i + LO]!, aw[2 * j + HI]!, aw[2 * j + LO]!) <= 0) {
+      const c = cmp(old[2 * i + HI]!, old[2 * i + LO]!, aw[2 * j + HI]!, aw[2 * j + LO]!);
+      if (c === 0) j++; // added again: kept once
+      if (c <= 0) {
         ow[2 * k] = old[2 * i]!;
         ow[2 * k + 1] = old[2 * i + 1]!;
         i++;
@@ -151,10 +155,15 @@ export class NameSet {
       }
       k++;
     }
-    if (i < oldLen) ow.set(old.subarray(2 * i, 2 * oldLen), 2 * k);
-    else if (j < n) ow.set(aw.subarray(2 * j, 2 * n), 2 * k);
-    this.#sorted = out;
-    this.#sortedWords = ow;
+    if (i < oldLen) {
+      ow.set(old.subarray(2 * i, 2 * oldLen), 2 * k);
+      k += oldLen - i;
+    } else if (j < n) {
+      ow.set(aw.subarray(2 * j, 2 * n), 2 * k);
+      k += n - j;
+    }
+    this.#sorted = k === out.length ? out : out.slice(0, k);
+    this.#sortedWords = new Uint32Array(this.#sorted.buffer, this.#sorted.byteOffset, 2 * k);
     t.fill(0);
     this.#tailCount = 0;
   }
