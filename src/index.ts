@@ -35,6 +35,7 @@ export {
   type LayerSource, type ApplyOptions, type ApplyResult, type AppliedLayer, type ApplyWarning, type ApplyWarningKind,
 } from './oci/apply.ts';
 export { flattenLayers, type FlattenSource, type FlattenOptions, type FlattenResult } from './oci/flatten.ts';
+export { memoryScratch, storeScratch, type Scratch, type ScratchFile } from './oci/scratch.ts';
 export { DEFAULT_LIMITS, type TarLimits } from './tar/limits.ts';
 export { readTar, type TarEntry } from './tar/reader.ts';
 export { gzip, gzipStream, GZIP_CHUNK, inlineDeflatePool, type DeflatePool } from './oci/gzip.ts';

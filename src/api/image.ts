@@ -15,6 +15,8 @@ import type { HistoryEntry, ImageConfig } from '../oci/image-config.ts';
 import { applyLayers, type ApplyOptions, type ApplyResult, type LayerSource } from '../oci/apply.ts';
 import { flattenLayers, type FlattenOptions, type FlattenSource } from '../oci/flatten.ts';
 import { newManifest } from '../oci/image-manifest.ts';
+import { storeScratch } from '../oci/scratch.ts';
+import { TEMP_DIR } from '../oci/layout/blobs.ts';
 import { checkTag, encodeJson } from '../oci/layout/index-file.ts';
 import { MEDIA_TYPE_IMAGE_CONFIG, MEDIA_TYPE_IMAGE_MANIFEST } from '../oci/media-types.ts';
 import { diff, type DiffOptions, type DiffResult } from './diff.ts';
@@ -141,7 +143,7 @@ export async function unpackImage(fs: StoreFsLike, dir: string, tag: string | un
   return { ...result, manifest: image.descriptor };
 }
 
-export interface FlattenImageOptions extends Pick<FlattenOptions, 'limits' | 'compression' | 'level'> {
+export interface FlattenImageOptions extends Pick<FlattenOptions, 'limits' | 'compression' | 'level' | 'scratch'> {
   /** The history entry of the single layer (default {created_by: "layerkit image flatten"}). */
   history?: HistoryEntry;
   platform?: Partial<Platform>;
@@ -163,10 +165,11 @@ export interface FlattenedImage extends NewLayer {
  */
 export async function flattenImage(fs: StoreFsLike, dir: string, tag: string | undefined, newTag: string,
   options: FlattenImageOptions = {}): Promise<FlattenedImage> {
+  // The survivor pass's sorted runs (default: files in the layout's temporary directory).
   checkTag(newTag);
   const layout = await OciLayout.open(fs, dir);
   const image = await layout.resolve(tag, options.platform);
-  const r = await layout.blobs.store((sink) => flattenLayers(layerSources(layout, image), sink, { limits: options.limits, compression: options.compression ?? 'gzip', level: options.level }));
+  const r = await layout.blobs.store((sink) => flattenLayers(layerSources(layout, image), sink, { limits: options.limits, compression: options.compression ?? 'gzip', level: options.level, scratch: options.scratch ?? storeScratch(fs, `${dir}/${TEMP_DIR}`) }));
   const history = options.history ?? { created_by: 'layerkit image flatten' };
   const config: ImageConfig = { ...image.config, rootfs: { type: 'layers', diff_ids: [r.diffID] }, history: [history] };
   if (history.created !== undefined) config.created = history.created;

@@ -1,7 +1,10 @@
 /** `layerkit flatten LAYER... -o OUT`: one layer equal to applying LAYER... in order. */
 import { parseArgs } from 'node:util';
 import { createReadStream } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { flattenLayers } from '../oci/flatten.ts';
+import { storeScratch } from '../oci/scratch.ts';
+import { nodeStoreFs } from '../fs/node-store.ts';
 import type { Compression } from '../oci/media-types.ts';
 import { wrapError } from '../errors.ts';
 import { log, out, usageError } from './io.ts';
@@ -11,7 +14,8 @@ export const FLATTEN_HELP = `Usage: layerkit flatten [options] LAYER... -o OUT
 
 Write one OCI layer whose application equals applying LAYER... in order (whiteouts resolved
 across the stack; what later layers replace or delete is left out). Inputs are read twice,
-streamed; compression is detected from their bytes. Prints the output's digest on stdout.
+streamed; compression is detected from their bytes. The survivor pass sorts its records in
+runs written next to OUT (.layerkit-scratch-*, removed at the end), so memory stays bounded. Prints the output's digest on stdout.
 
 Options:
   -o, --output FILE        the layer (written to a temp name, synced, then renamed)
@@ -54,7 +58,7 @@ export async function flattenCommand(argv: string[]): Promise<number> {
   const file = await createAtomicFile(output);
   let result;
   try {
-    result = await flattenLayers(positionals.map((f) => ({ name: f, blob: () => readFileChunks(f) })), (c) => file.write(c), { compression, level });
+    result = await flattenLayers(positionals.map((f) => ({ name: f, blob: () => readFileChunks(f) })), (c) => file.write(c), { compression, level, scratch: storeScratch(nodeStoreFs, dirname(resolve(output))) });
     await file.commit();
   } catch (e) {
     await file.abort();

@@ -1,18 +1,28 @@
 /**
  * flatten: N layers -> one layer whose application onto any tree equals applying the N in order.
  *
- * Two streaming passes over the blobs (each is opened twice, so sources are functions):
+ * Two streaming passes over the blobs (each is opened twice, so sources are functions), and a
+ * sorted pass between them:
  * 1. headers only (bodies skipped): every entry, whiteout and opaque marker becomes a record
- *    (cleaned path, layer, kind); the stack kernel (assembly/stack.ts, via stack.ts) decides which
- *    records survive the stack (an entry replaced, whited out or hidden by a later layer does not).
- * 2. the blobs again, in order: surviving records are written out, file bodies streamed straight
- *    from the input to the output tar. Nothing but the record table is held in memory.
+ *    (cleaned path, sequence number, layer, kind; a directory keeps its header), handed to an
+ *    external sort (external-sort.ts: runs of runRecords sorted in memory, written to `scratch`).
+ * 2. the records merged in tree order (stack.ts's key: a path, then everything below it) go through
+ *    the streaming stack kernel (assembly/stack.ts), which holds only the current path's chain of
+ *    ancestors and decides which records survive the stack (an entry replaced, whited out or
+ *    hidden by a later layer does not): 2 bits per record are kept, by sequence number.
+ * 3. the blobs again, in order: surviving records are written out, file bodies streamed straight
+ *    from the input to the output tar.
+ * Memory: one run being sorted, one read buffer per run being merged, the ancestor chain, the
+ * 2-bit fates (1 MB per 4 M records) and the hardlinks (one object each); with files for
+ * scratch nothing else grows with the stack.
  * Surviving whiteouts and opaque markers are kept (one per name): they remove what a lower tree
  * holds and are no-ops on an empty one. A non-directory that later layers replaced only with a
  * directory is written as a whiteout of its name, for the same reason. A surviving directory is
  * written before the first surviving name below it (with its final attributes), so parents come
- * before children and a lower tree's non-directory at that name is replaced first. Output order is stack order, so a name's whiteout comes
- * before its re-creation.
+ * before children and a lower tree's non-directory at that name is replaced first: the kernel
+ * reports, when it leaves a directory, the first surviving record below it; directories that must
+ * come earlier than their own place are sorted by that place (a second external sort) and written
+ * just before it. Output order is stack order, so a name's whiteout comes before its re-creation.
  *
  * Input is untrusted as in apply: names are cleaned (safe-path.ts), limits apply, digests are
  * checked in pass 1 and pass 2 must read the same tar (same diffID) or ERR_DIGEST_MISMATCH.
@@ -32,7 +42,9 @@ import { resolveLimits, type TarLimits } from '../tar/limits.ts';
 import { decompressLayer, type DecompressFn } from './decompress.ts';
 import { cleanName } from './safe-path.ts';
 import { opaqueFor, parseWhiteout, whiteoutFor } from './whiteout.ts';
-import { StackTable, survivorsOf, type StackRecord } from './stack.ts';
+import { compareSorted, pathOfKey, StackKernel, stackKey, type SortedRecord, type StackKind, type StackPass } from './stack.ts';
+import { ExternalSorter, type ByteReader, type ByteWriter, type Codec } from './external-sort.ts';
+import { memoryScratch, type Scratch } from './scratch.ts';
 import { writeTarBlob, type LayerResult, type LayerSink } from './layer-writer.ts';
 import type { CompressFn } from './compression.ts';
 import type { Compression } from './media-types.ts';
@@ -52,8 +64,15 @@ export interface FlattenOptions {
   compress?: CompressFn;
   decompress?: DecompressFn;
   sha256?: () => Sha256Like;
-  /** Decide survivors with this instead of the kernel (tests pass the TS reference). */
-  survivors?: (records: readonly StackRecord[]) => Uint8Array;
+  /**
+   * Where the survivor pass writes its sorted runs (default: memory). Give files (storeScratch)
+   * for memory that does not grow with the stack.
+   */
+  scratch?: Scratch;
+  /** Records sorted in memory per run (default 65 536; tests make it small). */
+  runRecords?: number;
+  /** The streaming survivor pass (default: the kernel; tests pass the TS reference). */
+  stackPass?: (pathCap: number) => StackPass;
 }
 
 export interface FlattenResult extends LayerResult {
@@ -63,104 +82,246 @@ export interface FlattenResult extends LayerResult {
 }
 
 /** What pass 1 learns of each entry (null: skipped, e.g. aufs metadata). */
-type Rec = StackRecord | null;
+type Rec = { path: string; layer: number; kind: StackKind } | null;
+
+/** A directory's header, kept with its record in case it must be written early (pass 2). */
+interface DirHeader {
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: number;
+  xattrs?: Record<string, Uint8Array>;
+}
+
+interface Sorted extends SortedRecord {
+  dir?: DirHeader;
+}
+
+/** A directory written before its own place: at record `at`, shallower ones first. */
+interface Hoist {
+  at: number;
+  key: string;
+  dir: DirHeader;
+}
+
+const BATCH = 4096;
+const MAX_RECORDS = 0xfffffffe;
 
 export async function flattenLayers(layers: readonly FlattenSource[], sink: LayerSink, options: FlattenOptions = {}): Promise<FlattenResult> {
   const limits = resolveLimits(options.limits);
   const sha = options.sha256 ?? (await defaultSha256());
-  /** Every record, packed (stack.ts): ~16 bytes + the path per entry, no object per entry. */
-  const table = new StackTable();
-  /** Hardlinks: record index, layer, names; targets are resolved once pass 1 is done. */
-  const links: HardlinkRecord[] = [];
-  const diffIDs: string[] = [];
-  /** Per directory name: its last record and that record's header (written first, see pass 2). */
-  const dirs = new Map<string, { index: number; item: TarItem }>();
+  const scratch = options.scratch ?? memoryScratch();
+  const runItems = options.runRecords ?? 65536;
+  const sorter = new ExternalSorter<Sorted>({ compare: compareSorted, codec: sortedCodec, scratch, runItems });
+  const hoists = new ExternalSorter<Hoist>({ compare: (a, b) => a.at - b.at || a.key.length - b.key.length, codec: hoistCodec, scratch, runItems });
+  const pathCap = Math.max(256, limits.maxNameBytes);
+  const pass = options.stackPass ? options.stackPass(pathCap) : new StackKernel(pathCap);
+  let early: AsyncGenerator<Hoist> | undefined;
+  try {
+    /** Hardlinks (held in memory: one object each); targets are resolved in the sorted pass. */
+    const links: HardlinkRecord[] = [];
+    const diffIDs: string[] = [];
+    let seq = 0;
 
-  // Pass 1: records.
-  for (let i = 0; i < layers.length; i++) {
-    const l = layers[i]!;
-    const name = l.name ?? `#${i + 1}`;
-    try {
-      diffIDs.push(await readLayer(l, limits, options, sha, (e) => {
-        const rec = recordOf(e, i);
-        if (!rec) return;
-        if (e.type === 'link') links.push({ index: table.length, layer: i, name: e.name, linkname: e.linkname, path: rec.path, target: cleanName(e.linkname, 'hardlink target') });
-        if (rec.kind === 'dir') dirs.set(rec.path, { index: table.length, item: itemOf(e, rec) });
-        table.add(rec.path, i, rec.kind);
-      }));
-    } catch (e) {
-      throw wrapError(e, `flatten: layer ${name}`);
-    }
-  }
-
-  const alive = options.survivors ? options.survivors(table.records()) : survivorsOf(table);
-  for (const [link, t] of resolveLinks(table, links, layers)) {
-    if (alive[link.index] === 1 && alive[t] !== 1) {
-      throw new LayerkitError('ERR_UNSUPPORTED', `flatten: hardlink "${link.path}" shares its content with "${link.target}", which a later layer replaces; flattening it is not supported`, { path: link.path, target: link.target });
-    }
-  }
-  const recordCount = table.length;
-
-  // Pass 2: the surviving records, bodies streamed. A surviving directory is written (with its
-  // final header) before the first surviving name below it, so that on a lower tree it replaces a
-  // non-directory there before its children arrive, as the stack did.
-  let index = 0;
-  let written = 0;
-  const emitted = new Set<string>();
-  function* parentsOf(path: string): Generator<TarItem> {
-    const parts = path.split('/');
-    for (let k = 0; k < parts.length - 1; k++) {
-      const d = parts.slice(0, k + 1).join('/');
-      if (emitted.has(d)) continue;
-      const last = dirs.get(d);
-      if (!last || alive[last.index] !== 1) continue;
-      emitted.add(d);
-      written++;
-      yield last.item;
-    }
-  }
-  async function* items(): AsyncGenerator<TarItem> {
+    // Pass 1: records, into sorted runs.
     for (let i = 0; i < layers.length; i++) {
       const l = layers[i]!;
       const name = l.name ?? `#${i + 1}`;
-      const it = entries(l, limits, options, sha);
-      let done = false;
       try {
-        for (;;) {
-          const r = await it.next();
-          if (r.done) {
-            done = true;
-            if (r.value !== diffIDs[i]) {
-              throw new LayerkitError('ERR_DIGEST_MISMATCH', `layer changed between the two passes (diffID ${diffIDs[i]} then ${r.value})`, { name });
-            }
-            break;
-          }
-          const e = r.value;
+        diffIDs.push(await readLayer(l, limits, options, sha, (e) => {
           const rec = recordOf(e, i);
-          if (!rec) continue;
-          const at = index++;
-          const fate = alive[at];
-          if (fate === 0) continue;
-          if (rec.kind === 'dir' && emitted.has(rec.path)) continue;
-          yield* parentsOf(rec.kind === 'opaque' && rec.path !== '' ? `${rec.path}/-` : rec.path);
-          if (rec.kind === 'dir') emitted.add(rec.path);
-          written++;
-          yield fate === 2 ? itemOf(e, { path: rec.path, layer: i, kind: 'whiteout' }) : itemOf(e, rec);
-        }
+          if (!rec) return undefined;
+          if (seq >= MAX_RECORDS) throw new LayerkitError('ERR_LIMIT_EXCEEDED', `flatten: more than ${MAX_RECORDS} records`, { limit: MAX_RECORDS });
+          if (e.type === 'link') links.push({ seq, layer: i, name: e.name, linkname: e.linkname, path: rec.path, target: cleanName(e.linkname, 'hardlink target') });
+          const item: Sorted = { key: stackKey(rec.path), seq: seq++, layer: i, kind: rec.kind };
+          if (rec.kind === 'dir') {
+            item.dir = { mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime };
+            if (e.xattrs) item.dir.xattrs = e.xattrs;
+          }
+          return sorter.add(item);
+        }));
       } catch (e) {
         throw wrapError(e, `flatten: layer ${name}`);
-      } finally {
-        if (!done) await it.return('').catch(() => {});
       }
     }
+    const recordCount = seq;
+
+    // The survivor pass, in tree order: a fate per record (2 bits, by seq), and the surviving
+    // directories that must be written before their own place (see the header comment).
+    const fates = new FateTable(recordCount);
+    const targets = new Map<string, number[]>(links.map((k) => [stackKey(k.target), []]));
+    const pending = new Map<number, Sorted>();
+    const onEvents = async (events: Uint32Array) => {
+      for (let i = 0; i < events.length; i += 2) {
+        const dir = events[i]!;
+        const at = events[i + 1]!;
+        const d = pending.get(dir)!;
+        pending.delete(dir);
+        if (at < dir) {
+          fates.set(dir, HOISTED);
+          await hoists.add({ at, key: d.key, dir: d.dir! });
+        }
+      }
+    };
+    let batch: Sorted[] = [];
+    const flush = async () => {
+      const { fates: f, events } = pass.batch(batch);
+      for (let i = 0; i < batch.length; i++) {
+        const r = batch[i]!;
+        fates.set(r.seq, f[i]!);
+        if (r.kind === 'dir' && f[i] === 1) pending.set(r.seq, r);
+        if (r.kind !== 'whiteout' && r.kind !== 'opaque') targets.get(r.key)?.push(r.seq);
+      }
+      batch = [];
+      await onEvents(events);
+    };
+    for await (const r of sorter.sorted()) {
+      batch.push(r);
+      if (batch.length === BATCH) await flush();
+    }
+    await flush();
+    await onEvents(pass.end());
+    await sorter.dispose();
+    checkLinks(links, targets, fates, layers);
+
+    // Pass 2: the surviving records, bodies streamed; hoisted directories (sorted by place) are
+    // written just before the record they must precede.
+    let index = 0;
+    let written = 0;
+    const hoisted = (early = hoists.sorted());
+    async function* items(): AsyncGenerator<TarItem> {
+      let h = await hoisted.next();
+      for (let i = 0; i < layers.length; i++) {
+        const l = layers[i]!;
+        const name = l.name ?? `#${i + 1}`;
+        const it = entries(l, limits, options, sha);
+        let done = false;
+        try {
+          for (;;) {
+            const r = await it.next();
+            if (r.done) {
+              done = true;
+              if (r.value !== diffIDs[i]) {
+                throw new LayerkitError('ERR_DIGEST_MISMATCH', `layer changed between the two passes (diffID ${diffIDs[i]} then ${r.value})`, { name });
+              }
+              break;
+            }
+            const e = r.value;
+            const rec = recordOf(e, i);
+            if (!rec) continue;
+            const at = index++;
+            const fate = fates.get(at);
+            if (fate === 0 || fate === HOISTED) continue;
+            for (; !h.done && h.value.at === at; h = await hoisted.next()) {
+              written++;
+              yield dirItem(pathOfKey(h.value.key), h.value.dir);
+            }
+            written++;
+            yield fate === 2 ? itemOf(e, { path: rec.path, kind: 'whiteout' }) : itemOf(e, rec);
+          }
+        } catch (e) {
+          throw wrapError(e, `flatten: layer ${name}`);
+        } finally {
+          if (!done) await it.return('').catch(() => {});
+        }
+      }
+      if (!h.done) throw new LayerkitError('ERR_LAYER_CONFLICT', `flatten: layers changed between the two passes (directory "${pathOfKey(h.value.key)}" has no place)`);
+    }
+    const result = await writeTarBlob(packTar(items()), options, sink);
+    return { ...result, records: recordCount, written };
+  } finally {
+    await early?.return(undefined);
+    pass.dispose();
+    await sorter.dispose();
+    await hoists.dispose();
   }
-  const result = await writeTarBlob(packTar(items()), options, sink);
-  return { ...result, records: recordCount, written };
 }
+
+const HOISTED = 3;
+
+/** 2 bits per record: 0 dies, 1 written, 2 written as a whiteout, 3 written earlier (HOISTED). */
+class FateTable {
+  readonly #bits: Uint8Array;
+
+  constructor(n: number) {
+    this.#bits = new Uint8Array(Math.ceil(n / 4));
+  }
+
+  set(i: number, fate: number): void {
+    const b = i >>> 2;
+    const s = (i & 3) * 2;
+    this.#bits[b] = (this.#bits[b]! & ~(3 << s)) | (fate << s);
+  }
+
+  get(i: number): number {
+    return (this.#bits[i >>> 2]! >>> ((i & 3) * 2)) & 3;
+  }
+}
+
+const KINDS: readonly StackKind[] = ['file', 'dir', 'whiteout', 'opaque'];
+const KIND: Record<StackKind, number> = { file: 0, dir: 1, whiteout: 2, opaque: 3 };
+
+function writeDir(w: ByteWriter, d: DirHeader): void {
+  w.f64(d.mode);
+  w.f64(d.uid);
+  w.f64(d.gid);
+  w.f64(d.mtime);
+  const xs = d.xattrs ? Object.entries(d.xattrs) : [];
+  w.u32(xs.length);
+  for (const [k, v] of xs) {
+    w.str(k);
+    w.bytes(v);
+  }
+}
+
+function readDir(r: ByteReader): DirHeader {
+  const d: DirHeader = { mode: r.f64(), uid: r.f64(), gid: r.f64(), mtime: r.f64() };
+  const n = r.u32();
+  if (n > 0) {
+    d.xattrs = {};
+    for (let i = 0; i < n; i++) d.xattrs[r.str()] = r.bytes();
+  }
+  return d;
+}
+
+function dirSize(d: DirHeader | undefined): number {
+  if (!d) return 0;
+  let n = 64;
+  if (d.xattrs) for (const [k, v] of Object.entries(d.xattrs)) n += 32 + k.length * 2 + v.length;
+  return n;
+}
+
+const sortedCodec: Codec<Sorted> = {
+  encode(r, w) {
+    w.u32(r.seq);
+    w.u32(r.layer);
+    w.u8(KIND[r.kind]);
+    w.str(r.key);
+    if (r.dir) writeDir(w, r.dir);
+  },
+  decode(r) {
+    const s: Sorted = { seq: r.u32(), layer: r.u32(), kind: KINDS[r.u8()]!, key: r.str() };
+    if (s.kind === 'dir') s.dir = readDir(r);
+    return s;
+  },
+  size: (r) => 80 + r.key.length * 2 + dirSize(r.dir),
+};
+
+const hoistCodec: Codec<Hoist> = {
+  encode(h, w) {
+    w.u32(h.at);
+    w.str(h.key);
+    writeDir(w, h.dir);
+  },
+  decode(r) {
+    return { at: r.u32(), key: r.str(), dir: readDir(r) };
+  },
+  size: (h) => 64 + h.key.length * 2 + dirSize(h.dir),
+};
 
 interface HardlinkRecord {
   /** The link's record. */
-  index: number;
+  seq: number;
   layer: number;
   /** As in the tar, for messages. */
   name: string;
@@ -171,34 +332,23 @@ interface HardlinkRecord {
 }
 
 /**
- * Each hardlink's target record: the latest file or directory record of the target's name
- * before the link (what the stack held when the link was applied). One pass over the table,
- * decoding only paths whose byte length is a target's. A link without one is ERR_UNSAFE_LINK.
+ * Each hardlink's target record is the latest file or directory record of the target's name
+ * before the link (what the stack held when the link was applied); `targets` has, per target
+ * key, those records' seqs, latest first. A link without one is ERR_UNSAFE_LINK; a surviving link
+ * whose target does not survive is refused (ERR_UNSUPPORTED: its content would have to be copied).
  */
-function resolveLinks(table: StackTable, links: readonly HardlinkRecord[], layers: readonly FlattenSource[]): [HardlinkRecord, number][] {
-  if (links.length === 0) return [];
-  const targets = new Set(links.map((k) => k.target));
-  const lengths = new Set([...targets].map((t) => new TextEncoder().encode(t).length));
-  const latest = new Map<string, number>();
-  const out: [HardlinkRecord, number][] = [];
-  let next = 0;
-  for (let r = 0; r < table.length && next < links.length; r++) {
-    for (; next < links.length && links[next]!.index === r; next++) {
-      const link = links[next]!;
-      const t = latest.get(link.target);
-      if (t === undefined) {
-        throw wrapError(new LayerkitError('ERR_UNSAFE_LINK', `hardlink "${link.name}" -> "${link.linkname}": the target does not exist in the stack before it`, { name: link.name, linkname: link.linkname }),
-          `flatten: layer ${layers[link.layer]!.name ?? `#${link.layer + 1}`}`);
-      }
-      out.push([link, t]);
+function checkLinks(links: readonly HardlinkRecord[], targets: Map<string, number[]>, fates: FateTable, layers: readonly FlattenSource[]): void {
+  for (const link of links) {
+    const t = targets.get(stackKey(link.target))!.find((s) => s < link.seq);
+    if (t === undefined) {
+      throw wrapError(new LayerkitError('ERR_UNSAFE_LINK', `hardlink "${link.name}" -> "${link.linkname}": the target does not exist in the stack before it`, { name: link.name, linkname: link.linkname }),
+        `flatten: layer ${layers[link.layer]!.name ?? `#${link.layer + 1}`}`);
     }
-    const kind = table.kind(r);
-    if ((kind === 'file' || kind === 'dir') && lengths.has(table.pathLength(r))) {
-      const p = table.path(r);
-      if (targets.has(p)) latest.set(p, r);
+    const ft = fates.get(t);
+    if (fates.get(link.seq) === 1 && ft !== 1 && ft !== HOISTED) {
+      throw new LayerkitError('ERR_UNSUPPORTED', `flatten: hardlink "${link.path}" shares its content with "${link.target}", which a later layer replaces; flattening it is not supported`, { path: link.path, target: link.target });
     }
   }
-  return out;
 }
 
 function recordOf(e: TarEntry, layer: number): Rec {
@@ -216,7 +366,13 @@ function recordOf(e: TarEntry, layer: number): Rec {
   return { path: rel, layer, kind: e.type === 'dir' ? 'dir' : 'file' };
 }
 
-function itemOf(e: TarEntry, rec: StackRecord): TarItem {
+function dirItem(path: string, d: DirHeader): TarItem {
+  const header: TarHeader = { name: path === '' ? './' : `${path}/`, type: 'dir', mode: d.mode, uid: d.uid, gid: d.gid, size: 0, mtime: d.mtime };
+  if (d.xattrs) header.xattrs = d.xattrs;
+  return { header };
+}
+
+function itemOf(e: TarEntry, rec: { path: string; kind: StackKind }): TarItem {
   if (rec.kind === 'whiteout' || rec.kind === 'opaque') {
     return { header: { name: rec.kind === 'whiteout' ? whiteoutFor(rec.path) : opaqueFor(rec.path), type: 'file', mode: 0, uid: 0, gid: 0, size: 0, mtime: 0 } };
   }
@@ -264,7 +420,7 @@ async function* entries(l: FlattenSource, limits: TarLimits, o: FlattenOptions, 
   return diffID;
 }
 
-async function readLayer(l: FlattenSource, limits: TarLimits, o: FlattenOptions, sha: () => Sha256Like, fn: (e: TarEntry) => void): Promise<string> {
+async function readLayer(l: FlattenSource, limits: TarLimits, o: FlattenOptions, sha: () => Sha256Like, fn: (e: TarEntry) => Promise<void> | undefined): Promise<string> {
   const it = entries(l, limits, o, sha);
   let done = false;
   try {
@@ -274,7 +430,8 @@ async function readLayer(l: FlattenSource, limits: TarLimits, o: FlattenOptions,
         done = true;
         return r.value;
       }
-      fn(r.value);
+      const p = fn(r.value);
+      if (p) await p;
     }
   } finally {
     if (!done) await it.return('').catch(() => {});

@@ -1,131 +1,143 @@
 /**
- * Stack survivors on the WASM kernel (assembly/stack.ts). Records are collected packed, in the
- * kernel's own layout (StackTable: 16-byte records + one UTF-8 path blob, growing typed arrays),
- * so that a stack of N entries costs ~16 bytes + its path per entry instead of a JS object and a
- * string each; survivorsOf copies the two arrays into kernel memory, zeroes a hash table, makes
- * one call and gets one u8 per record back. survivorsRef (src/ref/stack.ts) is the reference;
- * tests check they agree (StackTable.records() gives the reference its input).
+ * Stack survivors on the WASM kernel (assembly/stack.ts): one streaming pass over the records
+ * sorted by path in tree order (stackKey, compareSorted), holding only the current path's chain
+ * of ancestors. StackKernel feeds it batches (keys UTF-8 encoded straight into kernel memory)
+ * and hands back a fate per record and the directory events (see StackPass). Its reference is
+ * SortedStackRef (src/ref/stack-sorted.ts); survivorsRef (src/ref/stack.ts) states the rules over a
+ * whole stack; tests check all three agree. survivors() runs a whole stack held in memory (the
+ * union view's lower tree, tests); flatten sorts externally (external-sort.ts) and streams.
  */
-import { kernels } from '../wasm/loader.ts';
-import type { StackKind, StackRecord } from '../ref/stack.ts';
-import { utf8Length } from '../utf8.ts';
+import { LayerkitError } from '../errors.ts';
+import { kernels, type Kernels } from '../wasm/loader.ts';
+import type { SortedRecord, StackKind, StackPass, StackRecord } from '../ref/stack.ts';
 
-export type { StackKind, StackRecord };
+export type { SortedRecord, StackKind, StackPass, StackRecord };
 
-const REC = 16;
-const SLOT = 24;
-const KINDS: readonly StackKind[] = ['file', 'dir', 'whiteout', 'opaque'];
+const REC = 20;
 const KIND: Record<StackKind, number> = { file: 0, dir: 1, whiteout: 2, opaque: 3 };
+const BATCH = 4096;
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
-/** Stack records packed as the kernel reads them (see assembly/stack.ts for the layout). */
-export class StackTable {
-  #recs = new Uint32Array(4 * 1024);
-  #paths = new Uint8Array(64 * 1024);
-  #pathBytes = 0;
-  #n = 0;
+/** A cleaned path's sort key: '\0' for '/', so that string order is tree order (a directory, then all below it). */
+export function stackKey(path: string): string {
+  return path.replaceAll('/', '\0');
+}
 
-  get length(): number {
-    return this.#n;
+export function pathOfKey(key: string): string {
+  return key.replaceAll('\0', '/');
+}
+
+/** The kernel's order: by key, then the latest record first. */
+export function compareSorted(a: SortedRecord, b: SortedRecord): number {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : b.seq - a.seq;
+}
+
+/** One pass on the kernel; paths up to pathCap UTF-8 bytes. dispose() frees its kernel memory. */
+export class StackKernel implements StackPass {
+  readonly #k: Kernels;
+  readonly #cap: number;
+  readonly #levels: number;
+  #state: number;
+  #recs: number;
+  #out: number;
+  #events: number;
+  #paths = 0;
+  #pathsCap = 0;
+  readonly #batch: (state: number, recs: number, count: number, paths: number, out: number, events: number) => number;
+  readonly #end: (state: number, events: number) => number;
+
+  constructor(pathCap = 4096) {
+    const k = (this.#k = kernels());
+    this.#cap = pathCap;
+    this.#levels = Math.floor(pathCap / 2) + 2;
+    const size = k.fn<(cap: number) => number>('stack_state_size')(pathCap);
+    this.#state = k.alloc(size);
+    this.#recs = k.alloc(BATCH * REC);
+    this.#out = k.alloc(BATCH);
+    this.#events = k.alloc((BATCH + this.#levels) * 8);
+    k.fn<(state: number, cap: number) => void>('stack_begin')(this.#state, pathCap);
+    this.#batch = k.fn('stack_batch');
+    this.#end = k.fn('stack_end');
   }
 
-  /** Append a record; returns its index. */
-  add(path: string, layer: number, kind: StackKind): number {
-    const len = utf8Length(path);
-    if (this.#pathBytes + len > this.#paths.length) {
-      const p = new Uint8Array(Math.max(this.#paths.length * 2, this.#pathBytes + len));
-      p.set(this.#paths.subarray(0, this.#pathBytes));
-      this.#paths = p;
+  batch(records: readonly SortedRecord[]): { fates: Uint8Array; events: Uint32Array } {
+    const fates = new Uint8Array(records.length);
+    const events: Uint32Array[] = [];
+    for (let at = 0; at < records.length; at += BATCH) {
+      const part = records.slice(at, at + BATCH);
+      let bytes = 0;
+      for (const r of part) bytes += r.key.length * 3;
+      if (bytes > this.#pathsCap) {
+        if (this.#paths) this.#k.free(this.#paths);
+        this.#pathsCap = Math.max(bytes, 64 * 1024);
+        this.#paths = this.#k.alloc(this.#pathsCap);
+      }
+      const mem = this.#k.u8();
+      const dv = this.#k.dv();
+      let p = 0;
+      for (let i = 0; i < part.length; i++) {
+        const r = part[i]!;
+        const { written } = encoder.encodeInto(r.key, mem.subarray(this.#paths + p, this.#paths + this.#pathsCap));
+        const o = this.#recs + i * REC;
+        dv.setUint32(o, p, true);
+        dv.setUint32(o + 4, written, true);
+        dv.setUint32(o + 8, r.layer, true);
+        dv.setUint32(o + 12, KIND[r.kind], true);
+        dv.setUint32(o + 16, r.seq, true);
+        p += written;
+      }
+      const n = this.#batch(this.#state, this.#recs, part.length, this.#paths, this.#out, this.#events);
+      if (n === -1) throw new LayerkitError('ERR_LIMIT_EXCEEDED', `a path is longer than ${this.#cap} bytes`, { limit: this.#cap });
+      if (n < 0) throw new LayerkitError('ERR_INVALID_ARG', 'stack records out of order');
+      fates.set(this.#k.u8().subarray(this.#out, this.#out + part.length), at);
+      events.push(this.#eventsOf(n));
     }
-    if ((this.#n + 1) * 4 > this.#recs.length) {
-      const r = new Uint32Array(this.#recs.length * 2);
-      r.set(this.#recs);
-      this.#recs = r;
-    }
-    encoder.encodeInto(path, this.#paths.subarray(this.#pathBytes, this.#pathBytes + len));
-    const r = this.#n * 4;
-    this.#recs[r] = this.#pathBytes;
-    this.#recs[r + 1] = len;
-    this.#recs[r + 2] = layer;
-    this.#recs[r + 3] = KIND[kind];
-    this.#pathBytes += len;
-    return this.#n++;
+    return { fates, events: events.length === 1 ? events[0]! : concat(events) };
   }
 
-  /** UTF-8 length of record i's path (cheap: no decoding). */
-  pathLength(i: number): number {
-    return this.#recs[i * 4 + 1]!;
+  end(): Uint32Array {
+    return this.#eventsOf(this.#end(this.#state, this.#events));
   }
 
-  path(i: number): string {
-    const o = this.#recs[i * 4]!;
-    return decoder.decode(this.#paths.subarray(o, o + this.#recs[i * 4 + 1]!));
+  dispose(): void {
+    for (const p of [this.#state, this.#recs, this.#out, this.#events, this.#paths]) if (p) this.#k.free(p);
+    this.#state = this.#recs = this.#out = this.#events = this.#paths = 0;
   }
 
-  kind(i: number): StackKind {
-    return KINDS[this.#recs[i * 4 + 3]!]!;
-  }
-
-  record(i: number): StackRecord {
-    return { path: this.path(i), layer: this.#recs[i * 4 + 2]!, kind: this.kind(i) };
-  }
-
-  /** Every record as an object (for the TS reference and tests). */
-  records(): StackRecord[] {
-    return Array.from({ length: this.#n }, (_, i) => this.record(i));
-  }
-
-  /** The packed arrays (views of the used part). */
-  packed(): { recs: Uint32Array; paths: Uint8Array } {
-    return { recs: this.#recs.subarray(0, this.#n * 4), paths: this.#paths.subarray(0, this.#pathBytes) };
-  }
-
-  static of(records: readonly StackRecord[]): StackTable {
-    const t = new StackTable();
-    for (const r of records) t.add(r.path, r.layer, r.kind);
-    return t;
+  #eventsOf(n: number): Uint32Array {
+    const out = new Uint32Array(n * 2);
+    const dv = this.#k.dv();
+    for (let i = 0; i < n * 2; i++) out[i] = dv.getUint32(this.#events + i * 4, true);
+    return out;
   }
 }
 
-/** Which records of `table` survive the stack (1), die (0) or survive as a whiteout (2): the kernel. */
-export function survivorsOf(table: StackTable): Uint8Array {
-  const k = kernels();
-  const n = table.length;
-  const { recs: packedRecs, paths: packedPaths } = table.packed();
-  let cap = 16;
-  while (cap < 2 * n + 2) cap *= 2;
-  const recs = k.alloc(Math.max(1, n * REC));
-  const paths = k.alloc(Math.max(8, packedPaths.length + 8));
-  const tab = k.alloc(cap * SLOT);
-  const out = k.alloc(Math.max(1, n));
+function concat(parts: readonly Uint32Array[]): Uint32Array {
+  const out = new Uint32Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/**
+ * Which records of a stack held in memory survive (1), die (0) or survive as a whiteout (2), by
+ * one streaming pass (the kernel unless `pass` is given).
+ */
+export function survivors(records: readonly StackRecord[], pass?: StackPass): Uint8Array {
+  const sorted = records.map((r, seq): SortedRecord => ({ key: stackKey(r.path), seq, layer: r.layer, kind: r.kind })).sort(compareSorted);
+  let cap = 4096;
+  for (const r of sorted) cap = Math.max(cap, r.key.length * 3);
+  const p = pass ?? new StackKernel(cap);
+  const out = new Uint8Array(records.length);
   try {
-    const mem = k.u8();
-    mem.fill(0, tab, tab + cap * SLOT);
-    mem.set(packedPaths, paths);
-    // Little-endian u32 records: the kernel's layout is the table's (WASM memory is little-endian).
-    const words = new Uint8Array(packedRecs.buffer, packedRecs.byteOffset, packedRecs.byteLength);
-    if (isLittleEndian) {
-      mem.set(words, recs);
-    } else {
-      const dv = k.dv();
-      for (let i = 0; i < packedRecs.length; i++) dv.setUint32(recs + i * 4, packedRecs[i]!, true);
-    }
-    const fn = k.fn<(recs: number, count: number, paths: number, table: number, cap: number, out: number) => number>('stack_survivors');
-    fn(recs, n, paths, tab, cap, out);
-    return k.u8().slice(out, out + n);
+    const { fates } = p.batch(sorted);
+    p.end();
+    for (let i = 0; i < sorted.length; i++) out[sorted[i]!.seq] = fates[i]!;
   } finally {
-    k.free(out);
-    k.free(tab);
-    k.free(paths);
-    k.free(recs);
+    p.dispose();
   }
+  return out;
 }
-
-/** survivorsOf for records given as objects. */
-export function survivors(records: readonly StackRecord[]): Uint8Array {
-  return survivorsOf(StackTable.of(records));
-}
-
-const isLittleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-

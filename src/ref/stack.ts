@@ -24,6 +24,28 @@ export interface StackRecord {
   kind: StackKind;
 }
 
+/** A record as the streaming pass takes it (assembly/stack.ts): sorted by key, then seq descending. */
+export interface SortedRecord {
+  /** The cleaned path with '\0' for '/' (stackKey in src/oci/stack.ts): string order is tree order. */
+  key: string;
+  /** Place in stack order (layer 0 first, each layer in tar order). */
+  seq: number;
+  layer: number;
+  kind: StackKind;
+}
+
+/**
+ * One streaming pass (the kernel or its reference, src/ref/stack-sorted.ts): batches of sorted
+ * records in, a fate per record out (0 dies, 1 survives, 2 survives as a whiteout), and events
+ * [dir, at, dir, at, ...]: the surviving directory record `dir` must be written at `at` (the first
+ * surviving record below it, if that comes before it).
+ */
+export interface StackPass {
+  batch(records: readonly SortedRecord[]): { fates: Uint8Array; events: Uint32Array };
+  end(): Uint32Array;
+  dispose(): void;
+}
+
 interface Seen {
   exact: boolean;
   subtree: boolean;

@@ -8,7 +8,7 @@ import { describe, expect, test } from 'vitest';
 import '../../src/platform/node.ts';
 import { applyLayers } from '../../src/oci/apply.ts';
 import { flattenLayers } from '../../src/oci/flatten.ts';
-import { survivorsRef } from '../../src/ref/stack.ts';
+import { SortedStackRef } from '../../src/ref/stack-sorted.ts';
 import { MemoryFs } from '../../src/fs/memory.ts';
 import type { TarItem } from '../../src/tar/writer.ts';
 import { comparePaths } from '../../src/tree/entry.ts';
@@ -16,6 +16,11 @@ import { readTar } from '../../src/tar/reader.ts';
 import { collect } from '../fixtures/tools.ts';
 import { D, F, L, S, W, layer } from './helpers.ts';
 import { prng } from './prng.ts';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { storeScratch, type Scratch } from '../../src/oci/scratch.ts';
+import { nodeStoreFs } from '../../src/fs/node-store.ts';
 
 interface Node { type: 'file' | 'dir' | 'symlink'; mode: number; uid: number; mtime: number; content: string; inode: number }
 
@@ -189,7 +194,7 @@ describe('flatten property: random stacks', () => {
       let flat: Uint8Array;
       try {
         const chunks: Uint8Array[] = [];
-        const r = await flattenLayers(blobs.map((b) => ({ blob: () => [b] })), (c) => void chunks.push(c.slice()), { survivors: seed % 2 ? undefined : survivorsRef });
+        const r = await flattenLayers(blobs.map((b) => ({ blob: () => [b] })), (c) => void chunks.push(c.slice()), { stackPass: seed % 2 ? undefined : () => new SortedStackRef(), runRecords: seed % 3 === 0 ? 3 : undefined });
         flat = Buffer.concat(chunks);
         expect(r.written).toBeLessThanOrEqual(r.records);
       } catch (e) {
@@ -249,5 +254,42 @@ describe('flatten property: random stacks', () => {
     const fs = await applyTo([Buffer.concat(chunks)]);
     expect((await fs.lstat('/t/b')).ino).toBe((await fs.lstat('/t/a')).ino);
     expect((await fs.lstat('/t/é/v')).ino).toBe((await fs.lstat('/t/é/ü')).ino);
+  });
+
+  test('the same bytes whatever the run size, scratch or pass (kernel, reference); scratch files removed', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lk-flat-'));
+    try {
+      let created = 0;
+      const files = storeScratch(nodeStoreFs, `${dir}/s`);
+      const counting: Scratch = { create: () => (created++, files.create()) };
+      for (let seed = 1; seed <= 60; seed++) {
+        const g = prng(1000 + seed);
+        const tree = new Map<string, Node>();
+        const blobs = await Promise.all(Array.from({ length: 1 + g.int(5) }, () => layer(...randomLayer(g, tree))));
+        const run = async (o: Parameters<typeof flattenLayers>[2]) => {
+          const chunks: Uint8Array[] = [];
+          try {
+            await flattenLayers(blobs.map((b) => ({ blob: () => [b] })), (c) => void chunks.push(c.slice()), o);
+          } catch (e) {
+            return (e as { code: string }).code;
+          }
+          return Buffer.concat(chunks).toString('hex');
+        };
+        const want = await run({});
+        expect(await run({ runRecords: 2, scratch: counting }), `seed ${seed}`).toBe(want);
+        expect(await run({ runRecords: 5, stackPass: () => new SortedStackRef() }), `seed ${seed}`).toBe(want);
+      }
+      expect(created).toBeGreaterThan(60);
+      expect(await readdir(`${dir}/s`)).toEqual([]);
+      // A failure in pass 2 (the layer is not the same tar the second time) leaves no scratch file.
+      const l1 = await layer(D('d'), F('d/x', 'one'), F('d/y', 'y'), D('e'), F('e/z', 'z'));
+      const l2 = await layer(D('d'), F('d/x', 'two'));
+      let opened = 0;
+      await expect(flattenLayers([{ blob: () => [opened++ === 0 ? l1 : l2] }], () => {}, { runRecords: 2, scratch: files }))
+        .rejects.toMatchObject({ code: 'ERR_DIGEST_MISMATCH' });
+      expect(await readdir(`${dir}/s`)).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
