@@ -23,15 +23,15 @@ export interface ExternalSortOptions<T> {
   compare: (a: T, b: T) => number;
   codec: Codec<T>;
   scratch: Scratch;
-  /** Items held before a run is written (default 65 536). */
+  /** Items held before a run is written (default 32 768). */
   runItems?: number;
-  /** Bytes (codec.size) held before a run is written (default 16 MiB). */
+  /** Bytes (codec.size) held before a run is written (default 8 MiB). */
   runBytes?: number;
 }
 
 const FAN_IN = 64;
 const FLUSH = 1 << 20;
-const READ_BYTES = 32 << 20; // split between the runs being merged
+const READ_BYTES = 8 << 20; // split between the runs being merged
 
 export class ExternalSorter<T> {
   readonly #o: Required<ExternalSortOptions<T>>;
@@ -41,7 +41,7 @@ export class ExternalSorter<T> {
   #count = 0;
 
   constructor(options: ExternalSortOptions<T>) {
-    this.#o = { runItems: 65536, runBytes: 16 << 20, ...options };
+    this.#o = { runItems: 32768, runBytes: 8 << 20, ...options };
   }
 
   /** Items added so far. */

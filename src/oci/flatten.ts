@@ -69,7 +69,7 @@ export interface FlattenOptions {
    * for memory that does not grow with the stack.
    */
   scratch?: Scratch;
-  /** Records sorted in memory per run (default 65 536; tests make it small). */
+  /** Records sorted in memory per run (default 32 768; tests make it small). */
   runRecords?: number;
   /** The streaming survivor pass (default: the kernel; tests pass the TS reference). */
   stackPass?: (pathCap: number) => StackPass;
@@ -111,7 +111,7 @@ export async function flattenLayers(layers: readonly FlattenSource[], sink: Laye
   const limits = resolveLimits(options.limits);
   const sha = options.sha256 ?? (await defaultSha256());
   const scratch = options.scratch ?? memoryScratch();
-  const runItems = options.runRecords ?? 65536;
+  const runItems = options.runRecords ?? 32768;
   const sorter = new ExternalSorter<Sorted>({ compare: compareSorted, codec: sortedCodec, scratch, runItems });
   const hoists = new ExternalSorter<Hoist>({ compare: (a, b) => a.at - b.at || a.key.length - b.key.length, codec: hoistCodec, scratch, runItems });
   const pathCap = Math.max(256, limits.maxNameBytes);
