@@ -12,9 +12,10 @@
  *    hidden by a later layer does not): 2 bits per record are kept, by sequence number.
  * 3. the blobs again, in order: surviving records are written out, file bodies streamed straight
  *    from the input to the output tar.
- * Memory: one run being sorted, one read buffer per run being merged, the ancestor chain, the
- * 2-bit fates (1 MB per 4 M records) and the hardlinks (one object each); with files for
- * scratch nothing else grows with the stack.
+ * Hardlinks are sorted the same way (by their target's key) and joined with the records in that
+ * pass, to find each one's target record.
+ * Memory: one run being sorted, one read buffer per run being merged, the ancestor chain and the
+ * 2-bit fates (1 MB per 4 M records); with files for scratch nothing else grows with the stack.
  * Surviving whiteouts and opaque markers are kept (one per name): they remove what a lower tree
  * holds and are no-ops on an empty one. A non-directory that later layers replaced only with a
  * directory is written as a whiteout of its name, for the same reason. A surviving directory is
@@ -117,9 +118,13 @@ export async function flattenLayers(layers: readonly FlattenSource[], sink: Laye
   const pathCap = Math.max(256, limits.maxNameBytes);
   const pass = options.stackPass ? options.stackPass(pathCap) : new StackKernel(pathCap);
   let early: AsyncGenerator<Hoist> | undefined;
+  const disposables: { dispose(): Promise<void> }[] = [];
   try {
-    /** Hardlinks (held in memory: one object each); targets are resolved in the sorted pass. */
-    const links: HardlinkRecord[] = [];
+    /** Hardlinks, sorted by target like the records: joined with them in the sorted pass. */
+    const links = new ExternalSorter<HardlinkRecord>({ compare: compareSorted, codec: linkCodec, scratch, runItems });
+    /** The same with their target records, by link: checked once every fate is known. */
+    const joined = new ExternalSorter<HardlinkRecord>({ compare: (a, b) => a.seq - b.seq, codec: linkCodec, scratch, runItems });
+    disposables.push(links, joined);
     const diffIDs: string[] = [];
     let seq = 0;
 
@@ -132,13 +137,15 @@ export async function flattenLayers(layers: readonly FlattenSource[], sink: Laye
           const rec = recordOf(e, i);
           if (!rec) return undefined;
           if (seq >= MAX_RECORDS) throw new LayerkitError('ERR_LIMIT_EXCEEDED', `flatten: more than ${MAX_RECORDS} records`, { limit: MAX_RECORDS });
-          if (e.type === 'link') links.push({ seq, layer: i, name: e.name, linkname: e.linkname, path: rec.path, target: cleanName(e.linkname, 'hardlink target') });
+          let linked: Promise<void> | undefined;
+          if (e.type === 'link') linked = links.add({ key: stackKey(cleanName(e.linkname, 'hardlink target')), seq, layer: i, name: e.name, linkname: e.linkname, path: rec.path, target: NONE });
           const item: Sorted = { key: stackKey(rec.path), seq: seq++, layer: i, kind: rec.kind };
           if (rec.kind === 'dir') {
             item.dir = { mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime };
             if (e.xattrs) item.dir.xattrs = e.xattrs;
           }
-          return sorter.add(item);
+          const added = sorter.add(item);
+          return linked && added ? linked.then(() => added) : linked ?? added;
         }));
       } catch (e) {
         throw wrapError(e, `flatten: layer ${name}`);
@@ -149,7 +156,11 @@ export async function flattenLayers(layers: readonly FlattenSource[], sink: Laye
     // The survivor pass, in tree order: a fate per record (2 bits, by seq), and the surviving
     // directories that must be written before their own place (see the header comment).
     const fates = new FateTable(recordCount);
-    const targets = new Map<string, number[]>(links.map((k) => [stackKey(k.target), []]));
+    // The join: a link's target record is the latest file or directory record of the target's
+    // name before the link (what the stack held when the link was applied). Both streams come by
+    // key, then seq descending, so the first record of the key below the link's seq is it.
+    const linkIt = links.sorted();
+    let ln = await linkIt.next();
     const pending = new Map<number, Sorted>();
     const onEvents = async (events: Uint32Array) => {
       for (let i = 0; i < events.length; i += 2) {
@@ -170,7 +181,9 @@ export async function flattenLayers(layers: readonly FlattenSource[], sink: Laye
         const r = batch[i]!;
         fates.set(r.seq, f[i]!);
         if (r.kind === 'dir' && f[i] === 1) pending.set(r.seq, r);
-        if (r.kind !== 'whiteout' && r.kind !== 'opaque') targets.get(r.key)?.push(r.seq);
+        for (; !ln.done && ln.value.key < r.key; ln = await linkIt.next()) await joined.add(ln.value);
+        if (r.kind === 'whiteout' || r.kind === 'opaque') continue;
+        for (; !ln.done && ln.value.key === r.key && r.seq < ln.value.seq; ln = await linkIt.next()) await joined.add({ ...ln.value, target: r.seq });
       }
       batch = [];
       await onEvents(events);
@@ -181,8 +194,10 @@ export async function flattenLayers(layers: readonly FlattenSource[], sink: Laye
     }
     await flush();
     await onEvents(pass.end());
+    for (; !ln.done; ln = await linkIt.next()) await joined.add(ln.value);
     await sorter.dispose();
-    checkLinks(links, targets, fates, layers);
+    await links.dispose();
+    await checkLinks(joined, fates, layers);
 
     // Pass 2: the surviving records, bodies streamed; hoisted directories (sorted by place) are
     // written just before the record they must precede.
@@ -234,6 +249,7 @@ export async function flattenLayers(layers: readonly FlattenSource[], sink: Laye
     pass.dispose();
     await sorter.dispose();
     await hoists.dispose();
+    for (const d of disposables) await d.dispose();
   }
 }
 
@@ -319,7 +335,10 @@ const hoistCodec: Codec<Hoist> = {
   size: (h) => 64 + h.key.length * 2 + dirSize(h.dir),
 };
 
+/** A hardlink, keyed by its target's sort key. */
 interface HardlinkRecord {
+  /** stackKey of the target (cleaned). */
+  key: string;
   /** The link's record. */
   seq: number;
   layer: number;
@@ -328,25 +347,46 @@ interface HardlinkRecord {
   linkname: string;
   /** Cleaned. */
   path: string;
-  target: string;
+  /** The target's record (NONE: none before the link). */
+  target: number;
 }
 
+const NONE = 0xffffffff;
+
+const linkCodec: Codec<HardlinkRecord> = {
+  encode(k, w) {
+    w.u32(k.seq);
+    w.u32(k.layer);
+    w.u32(k.target);
+    w.str(k.key);
+    w.str(k.name);
+    w.str(k.linkname);
+    w.str(k.path);
+  },
+  decode: (r) => {
+    const seq = r.u32();
+    const layer = r.u32();
+    const target = r.u32();
+    return { seq, layer, target, key: r.str(), name: r.str(), linkname: r.str(), path: r.str() };
+  },
+  size: (k) => 120 + (k.key.length + k.name.length + k.linkname.length + k.path.length) * 2,
+};
+
 /**
- * Each hardlink's target record is the latest file or directory record of the target's name
- * before the link (what the stack held when the link was applied); `targets` has, per target
- * key, those records' seqs, latest first. A link without one is ERR_UNSAFE_LINK; a surviving link
- * whose target does not survive is refused (ERR_UNSUPPORTED: its content would have to be copied).
+ * Hardlinks in stack order, each with its target record: one without a target is ERR_UNSAFE_LINK; a
+ * surviving link whose target does not survive is refused (ERR_UNSUPPORTED: its content would have
+ * to be copied under the link's name).
  */
-function checkLinks(links: readonly HardlinkRecord[], targets: Map<string, number[]>, fates: FateTable, layers: readonly FlattenSource[]): void {
-  for (const link of links) {
-    const t = targets.get(stackKey(link.target))!.find((s) => s < link.seq);
-    if (t === undefined) {
+async function checkLinks(joined: ExternalSorter<HardlinkRecord>, fates: FateTable, layers: readonly FlattenSource[]): Promise<void> {
+  for await (const link of joined.sorted()) {
+    if (link.target === NONE) {
       throw wrapError(new LayerkitError('ERR_UNSAFE_LINK', `hardlink "${link.name}" -> "${link.linkname}": the target does not exist in the stack before it`, { name: link.name, linkname: link.linkname }),
         `flatten: layer ${layers[link.layer]!.name ?? `#${link.layer + 1}`}`);
     }
-    const ft = fates.get(t);
+    const ft = fates.get(link.target);
     if (fates.get(link.seq) === 1 && ft !== 1 && ft !== HOISTED) {
-      throw new LayerkitError('ERR_UNSUPPORTED', `flatten: hardlink "${link.path}" shares its content with "${link.target}", which a later layer replaces; flattening it is not supported`, { path: link.path, target: link.target });
+      const target = pathOfKey(link.key);
+      throw new LayerkitError('ERR_UNSUPPORTED', `flatten: hardlink "${link.path}" shares its content with "${target}", which a later layer replaces; flattening it is not supported`, { path: link.path, target });
     }
   }
 }

@@ -28,7 +28,7 @@ export function pathOfKey(key: string): string {
 }
 
 /** The kernel's order: by key, then the latest record first. */
-export function compareSorted(a: SortedRecord, b: SortedRecord): number {
+export function compareSorted(a: { key: string; seq: number }, b: { key: string; seq: number }): number {
   return a.key < b.key ? -1 : a.key > b.key ? 1 : b.seq - a.seq;
 }
 

@@ -248,9 +248,18 @@ describe('flatten property: random stacks', () => {
     const bad = await layer(L('b', 'c'), F('c', 'late'));
     await expect(flattenLayers([{ blob: () => [l1] }, { blob: () => [bad], name: 'top' }], () => {}))
       .rejects.toMatchObject({ code: 'ERR_UNSAFE_LINK', message: expect.stringMatching(/flatten: layer top: hardlink "b" -> "c": the target does not exist/) });
+    // Two bad links: the error names the first in stack order (the join meets them by target name).
+    const two = await layer(L('z', 'y/nope'), L('b', 'a/nope'));
+    for (const runRecords of [undefined, 1]) {
+      await expect(flattenLayers([{ blob: () => [l1] }, { blob: () => [two], name: 'top' }], () => {}, { runRecords }))
+        .rejects.toMatchObject({ code: 'ERR_UNSAFE_LINK', message: expect.stringMatching(/hardlink "z" -> "y\/nope"/) });
+    }
     const good = await layer(L('b', 'a'), L('é/v', 'é/ü'));
     const chunks: Uint8Array[] = [];
     await flattenLayers([{ blob: () => [l1] }, { blob: () => [good] }], (c) => void chunks.push(c.slice()));
+    const small: Uint8Array[] = [];
+    await flattenLayers([{ blob: () => [l1] }, { blob: () => [good] }], (c) => void small.push(c.slice()), { runRecords: 1 });
+    expect(Buffer.concat(small).equals(Buffer.concat(chunks))).toBe(true);
     const fs = await applyTo([Buffer.concat(chunks)]);
     expect((await fs.lstat('/t/b')).ino).toBe((await fs.lstat('/t/a')).ino);
     expect((await fs.lstat('/t/é/v')).ino).toBe((await fs.lstat('/t/é/ü')).ino);
