@@ -27,6 +27,7 @@
 import { LayerkitError } from '../errors.ts';
 import type { FileType } from '../fs/types.ts';
 import { crc32 } from '../wasm/deflate.ts';
+import { ByteWriter } from '../bytes.ts';
 import { readLowerBody, type LowerLayer, type LowerNode, type LowerStack } from './lower.ts';
 import type { RangedReader } from './tar-index.ts';
 
@@ -56,58 +57,7 @@ function childPrefix(dir: string): string {
 const enc = new TextEncoder();
 const dec = new TextDecoder('utf-8', { fatal: true });
 
-/** A growable little-endian byte buffer. */
-class Bytes {
-  buf = new Uint8Array(PAGE_BYTES * 2);
-  view = new DataView(this.buf.buffer);
-  length = 0;
-
-  #room(n: number): void {
-    if (this.length + n <= this.buf.length) return;
-    const b = new Uint8Array(Math.max(this.buf.length * 2, this.length + n));
-    b.set(this.buf.subarray(0, this.length));
-    this.buf = b;
-    this.view = new DataView(b.buffer);
-  }
-
-  u8(v: number): void {
-    this.#room(1);
-    this.buf[this.length++] = v;
-  }
-
-  u32(v: number): void {
-    this.#room(4);
-    this.view.setUint32(this.length, v, true);
-    this.length += 4;
-  }
-
-  i32(v: number): void {
-    this.#room(4);
-    this.view.setInt32(this.length, v, true);
-    this.length += 4;
-  }
-
-  f64(v: number): void {
-    this.#room(8);
-    this.view.setFloat64(this.length, v, true);
-    this.length += 8;
-  }
-
-  bytes(b: Uint8Array): void {
-    this.u32(b.length);
-    this.#room(b.length);
-    this.buf.set(b, this.length);
-    this.length += b.length;
-  }
-
-  take(): Uint8Array {
-    const out = this.buf.slice(0, this.length);
-    this.length = 0;
-    return out;
-  }
-}
-
-function encodeNode(out: Bytes, n: LowerNode): void {
+function encodeNode(out: ByteWriter, n: LowerNode): void {
   out.bytes(enc.encode(n.path));
   out.u8(TYPES.indexOf(n.type));
   out.u32(n.mode);
@@ -139,7 +89,7 @@ export function* encodeLowerTable(nodes: Iterable<LowerNode>, layers: readonly T
   const pageBytes = options.pageBytes ?? PAGE_BYTES;
   const keyed = [...nodes].map((n) => [keyOf(n.path), n] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const pages: [number, number, number, string][] = [];
-  const page = new Bytes();
+  const page = new ByteWriter();
   let offset = 0;
   let count = 0;
   let first = '';
