@@ -133,20 +133,19 @@ export async function flattenLayers(layers: readonly FlattenSource[], sink: Laye
       const l = layers[i]!;
       const name = l.name ?? `#${i + 1}`;
       try {
-        diffIDs.push(await readLayer(l, limits, options, sha, (e) => {
+        for await (const e of layerEntries(l, limits, options, sha, (d) => diffIDs.push(d))) {
           const rec = recordOf(e, i);
-          if (!rec) return undefined;
+          if (!rec) continue;
           if (seq >= MAX_RECORDS) throw new LayerkitError('ERR_LIMIT_EXCEEDED', `flatten: more than ${MAX_RECORDS} records`, { limit: MAX_RECORDS });
-          let linked: Promise<void> | undefined;
-          if (e.type === 'link') linked = links.add({ key: stackKey(cleanName(e.linkname, 'hardlink target')), seq, layer: i, name: e.name, linkname: e.linkname, path: rec.path, target: NONE });
+          if (e.type === 'link') await links.add({ key: stackKey(cleanName(e.linkname, 'hardlink target')), seq, layer: i, name: e.name, linkname: e.linkname, path: rec.path, target: NONE });
           const item: Sorted = { key: stackKey(rec.path), seq: seq++, layer: i, kind: rec.kind };
           if (rec.kind === 'dir') {
             item.dir = { mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime };
             if (e.xattrs) item.dir.xattrs = e.xattrs;
           }
           const added = sorter.add(item);
-          return linked && added ? linked.then(() => added) : linked ?? added;
-        }));
+          if (added) await added;
+        }
       } catch (e) {
         throw wrapError(e, `flatten: layer ${name}`);
       }
@@ -209,19 +208,11 @@ export async function flattenLayers(layers: readonly FlattenSource[], sink: Laye
       for (let i = 0; i < layers.length; i++) {
         const l = layers[i]!;
         const name = l.name ?? `#${i + 1}`;
-        const it = entries(l, limits, options, sha);
-        let done = false;
         try {
-          for (;;) {
-            const r = await it.next();
-            if (r.done) {
-              done = true;
-              if (r.value !== diffIDs[i]) {
-                throw new LayerkitError('ERR_DIGEST_MISMATCH', `layer changed between the two passes (diffID ${diffIDs[i]} then ${r.value})`, { name });
-              }
-              break;
-            }
-            const e = r.value;
+          const same = (d: string) => {
+            if (d !== diffIDs[i]) throw new LayerkitError('ERR_DIGEST_MISMATCH', `layer changed between the two passes (diffID ${diffIDs[i]} then ${d})`, { name });
+          };
+          for await (const e of layerEntries(l, limits, options, sha, same)) {
             const rec = recordOf(e, i);
             if (!rec) continue;
             const at = index++;
@@ -236,8 +227,6 @@ export async function flattenLayers(layers: readonly FlattenSource[], sink: Laye
           }
         } catch (e) {
           throw wrapError(e, `flatten: layer ${name}`);
-        } finally {
-          if (!done) await it.return('').catch(() => {});
         }
       }
       if (!h.done) throw new LayerkitError('ERR_LAYER_CONFLICT', `flatten: layers changed between the two passes (directory "${pathOfKey(h.value.key)}" has no place)`);
@@ -460,22 +449,9 @@ async function* entries(l: FlattenSource, limits: TarLimits, o: FlattenOptions, 
   return diffID;
 }
 
-async function readLayer(l: FlattenSource, limits: TarLimits, o: FlattenOptions, sha: () => Sha256Like, fn: (e: TarEntry) => Promise<void> | undefined): Promise<string> {
-  const it = entries(l, limits, o, sha);
-  let done = false;
-  try {
-    for (;;) {
-      const r = await it.next();
-      if (r.done) {
-        done = true;
-        return r.value;
-      }
-      const p = fn(r.value);
-      if (p) await p;
-    }
-  } finally {
-    if (!done) await it.return('').catch(() => {});
-  }
+/** The entries of one layer, then its diffID to `onEnd` (digests verified). */
+async function* layerEntries(l: FlattenSource, limits: TarLimits, o: FlattenOptions, sha: () => Sha256Like, onEnd: (diffID: string) => void): AsyncGenerator<TarEntry> {
+  onEnd(yield* entries(l, limits, o, sha));
 }
 
 function hex(bytes: Uint8Array): string {
