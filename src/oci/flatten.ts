@@ -117,14 +117,13 @@ export async function flattenLayers(layers: readonly FlattenSource[], sink: Laye
   const hoists = new ExternalSorter<Hoist>({ compare: (a, b) => a.at - b.at || a.key.length - b.key.length, codec: hoistCodec, scratch, runItems });
   const pathCap = Math.max(256, limits.maxNameBytes);
   const pass = options.stackPass ? options.stackPass(pathCap) : new StackKernel(pathCap);
-  let early: AsyncGenerator<Hoist> | undefined;
-  const disposables: { dispose(): Promise<void> }[] = [];
+  /** Hardlinks, sorted by target like the records: joined with them in the sorted pass. */
+  const links = new ExternalSorter<HardlinkRecord>({ compare: compareSorted, codec: linkCodec, scratch, runItems });
+  /** The same with their target records, by link: checked once every fate is known. */
+  const joined = new ExternalSorter<HardlinkRecord>({ compare: (a, b) => a.seq - b.seq, codec: linkCodec, scratch, runItems });
+  /** Merges being read (closed first when something fails: they hold scratch files open). */
+  const reading: AsyncGenerator<unknown>[] = [];
   try {
-    /** Hardlinks, sorted by target like the records: joined with them in the sorted pass. */
-    const links = new ExternalSorter<HardlinkRecord>({ compare: compareSorted, codec: linkCodec, scratch, runItems });
-    /** The same with their target records, by link: checked once every fate is known. */
-    const joined = new ExternalSorter<HardlinkRecord>({ compare: (a, b) => a.seq - b.seq, codec: linkCodec, scratch, runItems });
-    disposables.push(links, joined);
     const diffIDs: string[] = [];
     let seq = 0;
 
@@ -159,6 +158,7 @@ export async function flattenLayers(layers: readonly FlattenSource[], sink: Laye
     // name before the link (what the stack held when the link was applied). Both streams come by
     // key, then seq descending, so the first record of the key below the link's seq is it.
     const linkIt = links.sorted();
+    reading.push(linkIt);
     let ln = await linkIt.next();
     const pending = new Map<number, Sorted>();
     const onEvents = async (events: Uint32Array) => {
@@ -202,7 +202,8 @@ export async function flattenLayers(layers: readonly FlattenSource[], sink: Laye
     // written just before the record they must precede.
     let index = 0;
     let written = 0;
-    const hoisted = (early = hoists.sorted());
+    const hoisted = hoists.sorted();
+    reading.push(hoisted);
     async function* items(): AsyncGenerator<TarItem> {
       let h = await hoisted.next();
       for (let i = 0; i < layers.length; i++) {
@@ -234,11 +235,9 @@ export async function flattenLayers(layers: readonly FlattenSource[], sink: Laye
     const result = await writeTarBlob(packTar(items()), options, sink);
     return { ...result, records: recordCount, written };
   } finally {
-    await early?.return(undefined);
+    for (const g of reading) await g.return(undefined);
     pass.dispose();
-    await sorter.dispose();
-    await hoists.dispose();
-    for (const d of disposables) await d.dispose();
+    for (const s of [sorter, hoists, links, joined]) await s.dispose();
   }
 }
 
