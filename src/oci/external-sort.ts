@@ -12,8 +12,6 @@ import { LayerkitError } from '../errors.ts';
 import type { Scratch, ScratchFile } from './scratch.ts';
 import { ByteReader, ByteWriter } from '../bytes.ts';
 
-export { ByteReader, ByteWriter };
-
 export interface Codec<T> {
   /** Write `item` (decode reads exactly what this wrote). */
   encode(item: T, w: ByteWriter): void;
@@ -41,15 +39,9 @@ export class ExternalSorter<T> {
   #held: T[] = [];
   #heldBytes = 0;
   #runs: ScratchFile[] = [];
-  #count = 0;
 
   constructor(options: ExternalSortOptions<T>) {
     this.#o = { runItems: 32768, runBytes: 8 << 20, ...options };
-  }
-
-  /** Items added so far. */
-  get count(): number {
-    return this.#count;
   }
 
   /** Runs written so far. */
@@ -60,7 +52,6 @@ export class ExternalSorter<T> {
   /** Add an item; returns a promise (to await) only when a run is being written. */
   add(item: T): Promise<void> | undefined {
     this.#held.push(item);
-    this.#count++;
     this.#heldBytes += this.#o.codec.size(item);
     if (this.#held.length >= this.#o.runItems || this.#heldBytes >= this.#o.runBytes) return this.#spill();
     return undefined;
